@@ -1,0 +1,53 @@
+"""The package's exception tree: catch ``LiquidControllerError`` to catch them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "LiquidControllerError",
+    "MessageConversionError",
+]
+
+
+class LiquidControllerError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+def _describe(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ConfigError(LiquidControllerError, ValueError):
+    """A configuration value is missing, malformed or can never be satisfied.
+
+    Attributes:
+        key: dotted path of the offending key, e.g. ``"actuators.effort_min[1]"``.
+        value: the value found (or ``None`` when missing).
+        expected: what would have been accepted.
+    """
+
+    def __init__(self, key: str, value: Any, expected: str) -> None:
+        self.key = key
+        self.value = value
+        self.expected = expected
+        super().__init__(f"config key '{key}': got {_describe(value)}; expected {expected}")
+
+
+class CheckpointError(LiquidControllerError):
+    """A model file (checkpoint or exported artifact) is missing, corrupt or incompatible."""
+
+
+class MessageConversionError(LiquidControllerError, ValueError):
+    """A ROS message does not fit what the converter expects.
+
+    Attributes:
+        field: the message field at fault, e.g. ``"encoding"`` or ``"data"``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"field '{field}': {message}")
