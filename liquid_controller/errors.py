@@ -9,6 +9,7 @@ __all__ = [
     "ConfigError",
     "LiquidControllerError",
     "MessageConversionError",
+    "ObservationError",
 ]
 
 
@@ -51,3 +52,15 @@ class MessageConversionError(LiquidControllerError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"field '{field}': {message}")
+
+
+class ObservationError(LiquidControllerError, ValueError):
+    """An observation handed to a policy is missing, mis-shaped or non-finite.
+
+    Attributes:
+        field: the observation key at fault, e.g. ``"imu"``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"observation '{field}': {message}")

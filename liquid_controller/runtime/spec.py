@@ -1,0 +1,234 @@
+"""What a policy consumes and produces: the contract between sensing, models, runtime and ROS.
+
+Both the torch policy (``liquid_controller.models``) and the torch-free runtime
+(``liquid_controller.runtime``) implement :class:`Policy`; ``control`` and
+``ros`` only ever talk to this protocol. The spec travels inside every
+checkpoint and exported artifact as plain JSON (:meth:`PolicySpec.to_dict`).
+
+Observation keys (all float arrays unless said otherwise):
+
+- ``"image"``: ``(height, width, 3)`` uint8, RGB, as produced by
+  ``liquid_controller.sensing``.
+- one key per :class:`VectorInput`, e.g. ``"imu"`` with shape ``(6,)``
+  (linear acceleration xyz in m/s^2, angular velocity xyz in rad/s), or
+  ``"joint_position"`` / ``"joint_velocity"`` in the order of the spec's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from liquid_controller.errors import CheckpointError, ObservationError
+
+__all__ = [
+    "ActionSpec",
+    "ImageInput",
+    "Policy",
+    "PolicySpec",
+    "PolicyStep",
+    "VectorInput",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """A camera input: resized to ``(height, width)`` RGB before it reaches the policy."""
+
+    height: int
+    width: int
+    channels: int = 3
+
+
+@dataclass(frozen=True)
+class VectorInput:
+    """A vector observation with per-field units and normalisation statistics.
+
+    The policy sees ``(value - mean) / std``.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    units: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of fields."""
+        return len(self.fields)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """The command vector: one entry per actuator, in actuator order."""
+
+    names: tuple[str, ...]
+    units: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of actuators."""
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """Everything outside the network that a caller needs to feed it and read it."""
+
+    action: ActionSpec
+    vectors: tuple[VectorInput, ...] = ()
+    image: ImageInput | None = None
+    barrier_params: int = 0
+    """Number of extra outputs for the safety layer (BarrierNet class-K gains); 0 if none."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description (inverse of :meth:`from_dict`)."""
+        return {
+            "action": {"names": list(self.action.names), "units": list(self.action.units)},
+            "vectors": [
+                {
+                    "name": v.name,
+                    "fields": list(v.fields),
+                    "units": list(v.units),
+                    "mean": list(v.mean),
+                    "std": list(v.std),
+                }
+                for v in self.vectors
+            ],
+            "image": None
+            if self.image is None
+            else {
+                "height": self.image.height,
+                "width": self.image.width,
+                "channels": self.image.channels,
+            },
+            "barrier_params": self.barrier_params,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PolicySpec:
+        """Parse and validate a spec; raise :class:`CheckpointError` naming the bad key."""
+        try:
+            action = ActionSpec(tuple(data["action"]["names"]), tuple(data["action"]["units"]))
+            vectors = tuple(
+                VectorInput(
+                    name=str(v["name"]),
+                    fields=tuple(v["fields"]),
+                    units=tuple(v["units"]),
+                    mean=tuple(float(x) for x in v["mean"]),
+                    std=tuple(float(x) for x in v["std"]),
+                )
+                for v in data.get("vectors", ())
+            )
+            image_data = data.get("image")
+            image = (
+                None
+                if image_data is None
+                else ImageInput(
+                    int(image_data["height"]),
+                    int(image_data["width"]),
+                    int(image_data.get("channels", 3)),
+                )
+            )
+            spec = cls(
+                action=action,
+                vectors=vectors,
+                image=image,
+                barrier_params=int(data.get("barrier_params", 0)),
+                extra=dict(data.get("extra", {})),
+            )
+        except KeyError as err:
+            raise CheckpointError(f"policy spec: missing key {err.args[0]!r}") from None
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"policy spec: malformed value ({err})") from None
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        """Check internal consistency; raise :class:`CheckpointError` naming the bad entry."""
+        if self.action.size == 0:
+            raise CheckpointError(
+                "policy spec: 'action.names' is empty; expected at least one actuator"
+            )
+        if len(self.action.units) != self.action.size:
+            raise CheckpointError(
+                f"policy spec: 'action.units' has {len(self.action.units)} entries; "
+                f"expected {self.action.size} (one per action name)"
+            )
+        for v in self.vectors:
+            for key in ("units", "mean", "std"):
+                if len(getattr(v, key)) != v.size:
+                    raise CheckpointError(
+                        f"policy spec: 'vectors[{v.name}].{key}' has {len(getattr(v, key))} entries; "
+                        f"expected {v.size} (one per field)"
+                    )
+            if any(not s > 0 for s in v.std):
+                raise CheckpointError(
+                    f"policy spec: 'vectors[{v.name}].std' must be > 0, got {v.std}"
+                )
+        if self.image is not None and (self.image.height <= 0 or self.image.width <= 0):
+            raise CheckpointError(f"policy spec: 'image' size must be positive, got {self.image}")
+        if self.barrier_params < 0:
+            raise CheckpointError(
+                f"policy spec: 'barrier_params' must be >= 0, got {self.barrier_params}"
+            )
+
+    def check_observation(self, obs: Mapping[str, Any]) -> None:
+        """Raise :class:`ObservationError` if ``obs`` lacks a key or has a wrong shape or non-finite value."""
+        if self.image is not None:
+            image = obs.get("image")
+            expected = (self.image.height, self.image.width, self.image.channels)
+            if image is None:
+                raise ObservationError(
+                    "image", "missing; expected an array of shape " + str(expected)
+                )
+            if tuple(np.shape(image)) != expected:
+                raise ObservationError(
+                    "image", f"shape {tuple(np.shape(image))}; expected {expected}"
+                )
+        for v in self.vectors:
+            value = obs.get(v.name)
+            if value is None:
+                raise ObservationError(v.name, f"missing; expected {v.size} values {v.fields}")
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape != (v.size,):
+                raise ObservationError(v.name, f"shape {arr.shape}; expected ({v.size},)")
+            if not np.all(np.isfinite(arr)):
+                raise ObservationError(v.name, f"non-finite value {arr.tolist()}")
+
+
+class PolicyStep(NamedTuple):
+    """One control tick's output."""
+
+    action: FloatArray
+    """Nominal command, shape ``(action.size,)``, float64, before the safety filter."""
+    activity: FloatArray
+    """Activity of every neuron of the liquid core after this step, shape ``(units,)``."""
+    barrier_params: FloatArray | None
+    """Positive class-K gains for the safety layer, or ``None`` if the policy has no such head."""
+
+
+class Policy(Protocol):
+    """A stateful, dt-aware policy: the torch model and the numpy runtime both implement this."""
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The observation/action contract."""
+        ...
+
+    def reset(self) -> None:
+        """Reset the hidden state to its initial value."""
+        ...
+
+    def step(self, obs: Mapping[str, Any], dt_s: float) -> PolicyStep:
+        """Advance the hidden state by ``dt_s`` seconds given ``obs``; return the outputs."""
+        ...
