@@ -1,0 +1,210 @@
+r"""A batched, exact, differentiable solver for small dense QPs.
+
+Each sample ``b`` of the batch solves
+
+.. math::
+
+    u_b^\star = \arg\min_u \tfrac12 u^\top Q_b u + q_b^\top u
+    \quad \text{s.t.} \quad G_b u \le h_b ,
+
+with ``Q_b`` symmetric positive definite (only its symmetric part is used),
+``n`` up to about 12 variables and ``m`` up to a few dozen rows.
+
+Forward: every sample is solved by daqp (a dual active-set method, the same
+solver the runtime safety filter uses), which returns the optimal working set
+``A`` (the rows with a nonzero multiplier). The KKT system of that working set
+
+.. math::
+
+    \begin{bmatrix} Q & G^\top D \\ D G & -(I - D) \end{bmatrix}
+    \begin{bmatrix} u \\ \lambda \end{bmatrix}
+    = \begin{bmatrix} -q \\ D h \end{bmatrix},
+    \qquad D = \operatorname{diag}(\mathbb 1[i \in A]),
+
+is then solved for the whole batch in torch (one batched LU): this polishes
+``u`` to machine precision in the caller's dtype and device, and its LU is
+kept for the backward pass. The system is symmetric, so the backward pass is
+one more solve with the same factors (implicit function theorem on the
+active set, as in OptNet, Amos & Kolter 2017): with
+``K w = [∂L/∂u; ∂L/∂λ]``,
+
+.. math::
+
+    \frac{\partial L}{\partial q} = -w_u, \quad
+    \frac{\partial L}{\partial h} = D w_\lambda, \quad
+    \frac{\partial L}{\partial Q} = -\tfrac12 (w_u u^\top + u w_u^\top), \quad
+    \frac{\partial L}{\partial G} = -(\lambda w_u^\top + D w_\lambda u^\top).
+
+The gradient is exact wherever the active set is locally constant (strict
+complementarity), which is almost everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import daqp
+import numpy as np
+import torch
+
+from liquid_controller.errors import LiquidControllerError
+
+__all__ = ["QPSolution", "QPSolveError", "solve_qp"]
+
+# daqp's exit flags (https://darnstrom.github.io/daqp/parameters), for error messages.
+_DAQP_EXITFLAGS = {
+    1: "optimal",
+    2: "soft optimal",
+    -1: "infeasible",
+    -2: "cycling",
+    -3: "unbounded",
+    -4: "iteration limit",
+    -5: "nonconvex (Q not positive definite)",
+    -6: "initial working set overdetermined",
+}
+
+
+class QPSolveError(LiquidControllerError, RuntimeError):
+    """Some samples of a batched QP have no solution (infeasible, or ``Q`` not positive definite).
+
+    Attributes:
+        samples: batch indices of the failed samples.
+        reasons: daqp's verdict for each of them, e.g. ``"infeasible"``.
+    """
+
+    def __init__(self, samples: list[int], reasons: list[str]) -> None:
+        self.samples = samples
+        self.reasons = reasons
+        shown = ", ".join(f"{b}: {r}" for b, r in zip(samples[:8], reasons[:8], strict=True))
+        more = "" if len(samples) <= 8 else f" (and {len(samples) - 8} more)"
+        super().__init__(f"QP has no solution for batch samples {{{shown}}}{more}")
+
+
+class QPSolution(NamedTuple):
+    """The solution of a batch of QPs; ``u`` and ``multipliers`` are differentiable."""
+
+    u: torch.Tensor
+    """Minimisers, shape ``(B, n)``."""
+    multipliers: torch.Tensor
+    """Lagrange multipliers ``λ >= 0`` of ``G u <= h``, shape ``(B, m)``; 0 on inactive rows."""
+    active: torch.Tensor
+    """Boolean ``(B, m)``: the rows in the optimal working set (``G_i u = h_i``, ``λ_i > 0``)."""
+
+
+def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Solve every sample with daqp; return the boolean ``(B, m)`` optimal working sets."""
+    batch, m = h.shape
+    active = np.zeros((batch, m), dtype=bool)
+    lower = np.full(m, -np.inf)
+    failed: list[int] = []
+    reasons: list[str] = []
+    for b in range(batch):
+        _, _, exitflag, info = daqp.solve(Q[b], q[b], G[b], h[b], lower)
+        if exitflag < 1:
+            failed.append(b)
+            reasons.append(_DAQP_EXITFLAGS.get(exitflag, f"daqp exit flag {exitflag}"))
+            continue
+        active[b] = info["lam"] > 0.0
+    if failed:
+        raise QPSolveError(failed, reasons)
+    return active
+
+
+def _kkt_matrix(Q: torch.Tensor, G: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Assemble the symmetric working-set KKT matrix ``[[Q, GᵀD], [DG, -(I-D)]]``."""
+    DG = G * mask.unsqueeze(-1)
+    top = torch.cat((Q, DG.transpose(-1, -2)), dim=-1)
+    bottom = torch.cat((DG, torch.diag_embed(mask - 1.0)), dim=-1)
+    return torch.cat((top, bottom), dim=-2)
+
+
+class _BatchQPFunction(torch.autograd.Function):
+    """``(Q, q, G, h) -> (u, λ)`` with the active-set KKT backward described in the module."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n = Q.shape[-1]
+        Q_sym = 0.5 * (Q + Q.transpose(-1, -2))
+        as_numpy = [t.detach().to("cpu", torch.float64).numpy() for t in (Q_sym, q, G, h)]
+        active_np = _active_sets(*as_numpy)
+        active = torch.from_numpy(active_np).to(q.device)
+        mask = active.to(q.dtype)
+        lu, pivots = torch.linalg.lu_factor(_kkt_matrix(Q_sym, G, mask))
+        rhs = torch.cat((-q, h * mask), dim=-1).unsqueeze(-1)
+        z = torch.linalg.lu_solve(lu, pivots, rhs).squeeze(-1)
+        u, lam = z[:, :n], z[:, n:] * mask
+        ctx.save_for_backward(lu, pivots, mask, u, lam)
+        ctx.mark_non_differentiable(active)
+        return u, lam, active
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: Any, grad_u: torch.Tensor, grad_lam: torch.Tensor, _grad_active: Any
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        lu, pivots, mask, u, lam = ctx.saved_tensors
+        n = u.shape[-1]
+        rhs = torch.cat((grad_u, grad_lam * mask), dim=-1).unsqueeze(-1)
+        w = torch.linalg.lu_solve(lu, pivots, rhs).squeeze(-1)
+        w_u, w_lam = w[:, :n], w[:, n:] * mask
+        outer = w_u.unsqueeze(-1) * u.unsqueeze(-2)
+        grad_Q = -0.5 * (outer + outer.transpose(-1, -2))
+        grad_q = -w_u
+        grad_G = -(lam.unsqueeze(-1) * w_u.unsqueeze(-2) + w_lam.unsqueeze(-1) * u.unsqueeze(-2))
+        grad_h = w_lam
+        return grad_Q, grad_q, grad_G, grad_h
+
+
+def _check(name: str, t: object, shape: tuple[str, ...], dims: dict[str, int]) -> torch.Tensor:
+    """Check that ``t`` is a finite float tensor of the symbolic ``shape``; fill ``dims``."""
+    expected = "(" + ", ".join(shape) + ")"
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        raise ValueError(f"solve_qp: '{name}' is {type(t).__name__}; expected a float tensor")
+    if t.dim() != len(shape):
+        raise ValueError(
+            f"solve_qp: '{name}' has shape {tuple(t.shape)}; expected {expected} "
+            f"(batch first; expand shared terms to the batch)"
+        )
+    for size, symbol in zip(t.shape, shape, strict=True):
+        if dims.setdefault(symbol, size) != size:
+            raise ValueError(
+                f"solve_qp: '{name}' has shape {tuple(t.shape)}; expected {expected} with "
+                f"{symbol} = {dims[symbol]} as in the arguments before it"
+            )
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"solve_qp: '{name}' has non-finite entries; expected finite values")
+    return t
+
+
+def solve_qp(Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor) -> QPSolution:
+    r"""Solve ``min ½uᵀQu + qᵀu s.t. Gu <= h`` for a batch, differentiably in all four inputs.
+
+    Args:
+        Q: ``(B, n, n)`` positive definite cost matrices (only the symmetric part is used).
+        q: ``(B, n)`` linear costs.
+        G: ``(B, m, n)`` constraint matrices.
+        h: ``(B, m)`` constraint bounds.
+
+    Returns:
+        The minimisers, multipliers and optimal working sets. Gradients flow from
+        ``u`` and ``multipliers`` to all four inputs.
+
+    Raises:
+        ValueError: an input is not a finite float tensor of the shape above, or the
+            inputs disagree on ``B``, ``n`` or ``m``, dtype or device.
+        QPSolveError: a sample is infeasible or its ``Q`` is not positive definite.
+    """
+    dims: dict[str, int] = {}
+    _check("Q", Q, ("B", "n", "n"), dims)
+    _check("q", q, ("B", "n"), dims)
+    _check("G", G, ("B", "m", "n"), dims)
+    _check("h", h, ("B", "m"), dims)
+    for name, t in (("q", q), ("G", G), ("h", h)):
+        if t.dtype != Q.dtype or t.device != Q.device:
+            raise ValueError(
+                f"solve_qp: '{name}' is {t.dtype} on {t.device}; expected {Q.dtype} on "
+                f"{Q.device} like 'Q'"
+            )
+    u, lam, active = _BatchQPFunction.apply(Q, q, G, h)
+    return QPSolution(u, lam, active)

@@ -1,0 +1,166 @@
+"""The batched differentiable QP: exactness, cvxpy/cvxpylayers parity, gradcheck, errors."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+import torch
+from cvxpylayers.torch import CvxpyLayer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liquid_controller.models.qp_layer import QPSolveError, solve_qp
+
+
+def random_qp(
+    seed: int, batch: int, n: int, m: int, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, ...]:
+    """Random feasible QPs: G u <= h holds at u = 0 since h > 0."""
+    gen = torch.Generator().manual_seed(seed)
+    L = torch.randn(batch, n, n, generator=gen, dtype=dtype)
+    Q = L @ L.transpose(-1, -2) + 0.5 * torch.eye(n, dtype=dtype)
+    q = 3.0 * torch.randn(batch, n, generator=gen, dtype=dtype)
+    G = torch.randn(batch, m, n, generator=gen, dtype=dtype)
+    h = torch.rand(batch, m, generator=gen, dtype=dtype) + 0.05
+    return Q, q, G, h
+
+
+def cvxpy_solve(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> np.ndarray:
+    u = cp.Variable(q.shape[0])
+    objective = 0.5 * cp.quad_form(u, cp.psd_wrap(Q)) + q @ u
+    problem = cp.Problem(cp.Minimize(objective), [G @ u <= h])
+    problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    assert problem.status == cp.OPTIMAL
+    return np.asarray(u.value)
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 2), (2, 4), (6, 14), (12, 30)])
+def test_forward_matches_cvxpy(n: int, m: int) -> None:
+    Q, q, G, h = random_qp(seed=n * 100 + m, batch=6, n=n, m=m)
+    u = solve_qp(Q, q, G, h).u
+    for b in range(Q.shape[0]):
+        ref = cvxpy_solve(Q[b].numpy(), q[b].numpy(), G[b].numpy(), h[b].numpy())
+        np.testing.assert_allclose(u[b].numpy(), ref, atol=1e-6)
+
+
+def test_single_row_matches_closed_form_projection() -> None:
+    # Q = I: the solution is the Euclidean projection of -q onto the half-space g.u <= h.
+    gen = torch.Generator().manual_seed(3)
+    batch, n = 32, 3
+    u0 = torch.randn(batch, n, generator=gen, dtype=torch.float64)
+    g = torch.randn(batch, n, generator=gen, dtype=torch.float64)
+    h = torch.randn(batch, generator=gen, dtype=torch.float64)
+    Q = torch.eye(n, dtype=torch.float64).expand(batch, n, n)
+    u = solve_qp(Q, -u0, g.unsqueeze(1), h.unsqueeze(1)).u
+    excess = ((g * u0).sum(-1) - h).clamp(min=0.0)
+    expected = u0 - (excess / (g * g).sum(-1)).unsqueeze(-1) * g
+    torch.testing.assert_close(u, expected, atol=1e-12, rtol=0.0)
+
+
+@settings(max_examples=25)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 12),
+    m=st.integers(0, 30),
+    q_scale=st.floats(1e-3, 1e3),
+)
+def test_solution_satisfies_kkt_conditions(seed: int, n: int, m: int, q_scale: float) -> None:
+    Q, q, G, h = random_qp(seed, batch=4, n=n, m=m)
+    sol = solve_qp(Q, q_scale * q, G, h)
+    u, lam = sol.u, sol.multipliers
+    slack = h - (G @ u.unsqueeze(-1)).squeeze(-1)
+    scale = 1.0 + q_scale
+    assert bool((slack >= -1e-9 * scale).all()), "primal infeasible"
+    assert bool((lam >= 0.0).all()), "negative multiplier"
+    assert bool(((lam * slack).abs() <= 1e-9 * scale**2).all()), "not complementary"
+    stationarity = Q @ u.unsqueeze(-1) + (q_scale * q).unsqueeze(-1)
+    stationarity = stationarity + G.transpose(-1, -2) @ lam.unsqueeze(-1)
+    assert float(stationarity.abs().max()) <= 1e-9 * scale
+    assert torch.equal(sol.active, lam > 0.0)
+
+
+def test_gradcheck_float64() -> None:
+    Q, q, G, h = random_qp(seed=11, batch=3, n=3, m=6)
+    inputs = tuple(t.clone().requires_grad_() for t in (Q, q, G, h))
+    assert bool(solve_qp(*inputs).active.any()), "the check should cover active rows"
+    assert torch.autograd.gradcheck(lambda *a: tuple(solve_qp(*a)[:2]), inputs)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # diffcp's numpy-2 copy warnings
+def test_gradients_match_cvxpylayers() -> None:
+    n, m, batch = 3, 5, 4
+    Q, q, G, h = random_qp(seed=5, batch=batch, n=n, m=m)
+    # cvxpylayers needs a DPP problem: write Q = LᵀL and pass the factor L.
+    L = torch.linalg.cholesky(Q).transpose(-1, -2)
+    L_p, q_p, G_p, h_p = (
+        cp.Parameter((n, n)),
+        cp.Parameter(n),
+        cp.Parameter((m, n)),
+        cp.Parameter(m),
+    )
+    u_var = cp.Variable(n)
+    problem = cp.Problem(
+        cp.Minimize(0.5 * cp.sum_squares(L_p @ u_var) + q_p @ u_var), [G_p @ u_var <= h_p]
+    )
+    layer = CvxpyLayer(problem, parameters=[L_p, q_p, G_p, h_p], variables=[u_var])
+    weights = torch.randn(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    def grads(solve: object) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        leaves = [t.clone().requires_grad_() for t in (L, q, G, h)]
+        u = solve(*leaves)  # type: ignore[operator]
+        (weights * u).sum().backward()
+        return u.detach(), [t.grad for t in leaves]
+
+    u_ours, g_ours = grads(lambda L_, q_, G_, h_: solve_qp(L_.transpose(-1, -2) @ L_, q_, G_, h_).u)
+    u_ref, g_ref = grads(
+        lambda L_, q_, G_, h_: layer(L_, q_, G_, h_, solver_args={"eps": 1e-10})[0]
+    )
+    torch.testing.assert_close(u_ours, u_ref, atol=1e-5, rtol=0.0)
+    for name, ours, ref in zip(("L", "q", "G", "h"), g_ours, g_ref, strict=True):
+        torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-3, msg=f"gradient of {name}")
+
+
+def test_float32_inputs_give_float32_solutions() -> None:
+    Q, q, G, h = random_qp(seed=2, batch=8, n=4, m=6)
+    sol64 = solve_qp(Q, q, G, h)
+    sol32 = solve_qp(*(t.float() for t in (Q, q, G, h)))
+    assert sol32.u.dtype == torch.float32
+    torch.testing.assert_close(sol32.u.double(), sol64.u, atol=1e-4, rtol=0.0)
+
+
+def test_infeasible_samples_are_named() -> None:
+    Q, q, G, h = random_qp(seed=4, batch=5, n=1, m=2)
+    G[3] = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    h[3] = torch.tensor([-1.0, -1.0], dtype=torch.float64)  # u <= -1 and u >= 1
+    with pytest.raises(QPSolveError, match=r"samples \{3: infeasible\}") as info:
+        solve_qp(Q, q, G, h)
+    assert info.value.samples == [3]
+
+
+def test_indefinite_cost_is_rejected() -> None:
+    Q, q, G, h = random_qp(seed=6, batch=2, n=2, m=3)
+    Q[1] = torch.diag(torch.tensor([1.0, -1.0], dtype=torch.float64))
+    with pytest.raises(QPSolveError, match="1: nonconvex"):
+        solve_qp(Q, q, G, h)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "match"),
+    [
+        ("q", torch.zeros(3, 4, dtype=torch.float64), r"'q' has shape \(3, 4\).*n = 2"),
+        (
+            "G",
+            torch.zeros(2, 3, dtype=torch.float64),
+            r"'G' has shape \(2, 3\); expected \(B, m, n\)",
+        ),
+        ("h", torch.full((3, 5), float("nan"), dtype=torch.float64), "'h' has non-finite"),
+        ("h", torch.zeros(3, 5, dtype=torch.float32), "'h' is torch.float32"),
+        ("Q", np.eye(2), "'Q' is ndarray; expected a float tensor"),
+    ],
+)
+def test_bad_inputs_name_the_argument(field: str, bad: object, match: str) -> None:
+    args = dict(zip(("Q", "q", "G", "h"), random_qp(seed=0, batch=3, n=2, m=5), strict=True))
+    args[field] = bad  # type: ignore[assignment]
+    with pytest.raises(ValueError, match=match):
+        solve_qp(**args)  # type: ignore[arg-type]
