@@ -1,0 +1,238 @@
+r"""A small QP interface: problem object, solution object, one :func:`solve`.
+
+The problem, in the form DAQP takes natively (variable bounds first, then general rows):
+
+.. math::
+
+    \min_x \tfrac12 x^\top H x + f^\top x \quad \text{s.t.} \quad
+    \ell_{1:n_x} \le x \le u_{1:n_x}, \qquad
+    \ell_{n_x+1:} \le A x \le u_{n_x+1:}
+
+with :math:`H` symmetric positive definite and :math:`\pm\infty` allowed in the bounds.
+Backends are registered only if their import succeeds (qpsolvers style); solver failure is
+a value (:attr:`QPSolution.found` is ``False``), never an exception.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from liquid_controller.errors import ConfigError
+
+__all__ = [
+    "QPProblem",
+    "QPSolution",
+    "QPStatus",
+    "available_solvers",
+    "solve",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Primal feasibility tolerance asked of the backends (absolute). The filter checks the hard
+#: rows to 1e-9 after every solve, so the solver must do better than that.
+PRIMAL_TOL = 1e-11
+
+
+class QPStatus(enum.Enum):
+    """How a solve ended."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    ERROR = "error"
+    """Iteration limit, numerical trouble or a backend exception."""
+
+
+@dataclass
+class QPProblem:
+    """One QP instance (see the module docstring for the form).
+
+    Attributes:
+        H: (n_x, n_x) cost matrix, symmetric positive definite.
+        f: (n_x,) linear cost.
+        A: (m, n_x) general constraint rows (m may be 0).
+        lower: (n_x + m,) lower bounds: variables first, then rows; may be ``-inf``.
+        upper: (n_x + m,) upper bounds: variables first, then rows; may be ``+inf``.
+    """
+
+    H: FloatArray
+    f: FloatArray
+    A: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+
+    @property
+    def size(self) -> int:
+        """Number of variables ``n_x``."""
+        return int(self.f.shape[0])
+
+    def violation(self, x: FloatArray) -> float:
+        """Return the largest bound or row violation at ``x`` (0 when feasible)."""
+        values = np.concatenate((x, self.A @ x))
+        if not np.all(np.isfinite(values)):
+            return float("inf")
+        excess = np.maximum(values - self.upper, self.lower - values)
+        return float(max(0.0, np.max(excess)))
+
+
+@dataclass
+class QPSolution:
+    """What a backend returned.
+
+    Attributes:
+        x: the primal solution (NaN-filled when not found).
+        found: True when the backend reports an optimum (check ``status`` otherwise).
+        status: :class:`QPStatus`.
+        duals: multipliers for ``lower``/``upper`` entries (backend sign convention:
+            DAQP's, negative on an active lower bound), or ``None``.
+        primal_residual: :meth:`QPProblem.violation` at ``x`` (inf when not found).
+        iterations: backend iterations (0 if unknown).
+        solver: backend name.
+    """
+
+    x: FloatArray
+    found: bool
+    status: QPStatus
+    duals: FloatArray | None
+    primal_residual: float
+    iterations: int
+    solver: str
+
+
+Backend = Callable[[QPProblem], QPSolution]
+_BACKENDS: dict[str, Backend] = {}
+
+
+def available_solvers() -> tuple[str, ...]:
+    """Names of the backends whose import succeeded, default first."""
+    return tuple(_BACKENDS)
+
+
+def _failed(problem: QPProblem, status: QPStatus, solver: str) -> QPSolution:
+    return QPSolution(
+        x=np.full(problem.size, np.nan),
+        found=False,
+        status=status,
+        duals=None,
+        primal_residual=float("inf"),
+        iterations=0,
+        solver=solver,
+    )
+
+
+def solve(problem: QPProblem, solver: str = "daqp") -> QPSolution:
+    """Solve ``problem`` with the named backend.
+
+    Args:
+        problem: the QP.
+        solver: one of :func:`available_solvers`.
+
+    Returns:
+        The solution; ``found`` is False on infeasibility or backend failure.
+
+    Raises:
+        ConfigError: ``solver`` is not an available backend (a setup error, not numeric).
+    """
+    backend = _BACKENDS.get(solver)
+    if backend is None:
+        raise ConfigError("solver", solver, "one of " + ", ".join(available_solvers()))
+    try:
+        return backend(problem)
+    except (ValueError, ArithmeticError, RuntimeError):
+        return _failed(problem, QPStatus.ERROR, solver)
+
+
+# ------------------------------------------------------------------------------ backends
+
+try:
+    import daqp as _daqp
+except ImportError:  # pragma: no cover - daqp is a core dependency
+    _daqp = None
+
+if _daqp is not None:
+    # DAQP exit flags (https://darnstrom.github.io/daqp/parameters): 1 optimal, 2 soft
+    # optimal, -1 infeasible, -2 cycling, -3 unbounded, -4 iteration limit, -5 nonconvex,
+    # -6 initial working set overdetermined.
+    _DAQP_INFEASIBLE = -1
+
+    def _solve_daqp(problem: QPProblem) -> QPSolution:
+        nx = problem.size
+        sense = np.zeros(problem.lower.shape[0], dtype=np.int32)
+        x, _, flag, info = _daqp.solve(
+            problem.H,
+            problem.f,
+            problem.A if problem.A.shape[0] else np.zeros((0, nx)),
+            problem.upper,
+            problem.lower,
+            sense,
+            primal_tol=PRIMAL_TOL,
+        )
+        if flag in (1, 2):
+            x = np.asarray(x, dtype=np.float64)
+            return QPSolution(
+                x=x,
+                found=True,
+                status=QPStatus.OPTIMAL,
+                duals=np.asarray(info["lam"], dtype=np.float64),
+                primal_residual=problem.violation(x),
+                iterations=int(info["iterations"]),
+                solver="daqp",
+            )
+        status = QPStatus.INFEASIBLE if flag == _DAQP_INFEASIBLE else QPStatus.ERROR
+        return _failed(problem, status, "daqp")
+
+    _BACKENDS["daqp"] = _solve_daqp
+
+try:
+    import quadprog as _quadprog
+except ImportError:
+    _quadprog = None
+
+if _quadprog is not None:
+
+    def _solve_quadprog(problem: QPProblem) -> QPSolution:
+        # quadprog: min 1/2 x'Gx - a'x  s.t.  C'x >= b (first meq equalities).
+        nx = problem.size
+        eye = np.eye(nx)
+        blocks = [eye, -eye]
+        rhs = [problem.lower[:nx], -problem.upper[:nx]]
+        if problem.A.shape[0]:
+            blocks += [problem.A, -problem.A]
+            rhs += [problem.lower[nx:], -problem.upper[nx:]]
+        C = np.vstack(blocks)
+        b = np.concatenate(rhs)
+        keep = np.isfinite(b)
+        try:
+            x, _, _, iterations, lagrangian, _ = _quadprog.solve_qp(
+                problem.H, -problem.f, C[keep].T.copy(), b[keep], 0
+            )
+        except ValueError as err:
+            status = (
+                QPStatus.INFEASIBLE
+                if "constraints are inconsistent" in str(err)
+                else (QPStatus.ERROR)
+            )
+            return _failed(problem, status, "quadprog")
+        x = np.asarray(x, dtype=np.float64)
+        return QPSolution(
+            x=x,
+            found=True,
+            status=QPStatus.OPTIMAL,
+            duals=None,
+            primal_residual=problem.violation(x),
+            iterations=int(iterations[0]),
+            solver="quadprog",
+        )
+
+    _BACKENDS["quadprog"] = _solve_quadprog
+
+
+def daqp_module() -> Any:
+    """Return the imported ``daqp`` module, or ``None`` when it is not installed."""
+    return _daqp
