@@ -1,0 +1,327 @@
+"""Camera messages to ``(height, width, 3)`` uint8 RGB arrays, without cv_bridge.
+
+Raw ``sensor_msgs/Image`` encodings: ``rgb8``, ``bgr8``, ``rgba8``, ``bgra8``,
+``mono8``, ``mono16`` and ``16UC1``. Rows may be padded (``step`` larger than
+``width * bytes_per_pixel``); 16-bit data honours ``is_bigendian``.
+
+16-bit to 8-bit rule: the high byte is kept, i.e. ``value >> 8`` (a linear
+map of the full 0..65535 range onto 0..255, rounding down). It is the same for
+every frame, so a policy sees the same brightness for the same sensor value
+(a per-frame min/max stretch would not). Depth cameras that publish
+millimetres in ``16UC1`` therefore map 256 mm per grey level.
+
+Alpha channels are dropped (not composited). Grey images are repeated into
+the three channels.
+
+``sensor_msgs/CompressedImage`` with JPEG or PNG payloads is decoded with
+Pillow; 16-bit PNGs follow the same ``>> 8`` rule.
+
+The ``data`` field may be ``bytes``, ``bytearray``, ``memoryview``,
+``array.array('B')`` (rclpy), a list of ints, or a uint8 ``np.ndarray``
+(rosbags). The returned array never shares memory with the message.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image as PILImage
+
+from liquid_controller.errors import ConfigError, MessageConversionError
+from liquid_controller.sensing._fields import get_field, get_int, get_str
+
+__all__ = [
+    "RAW_ENCODINGS",
+    "compressed_image_to_rgb",
+    "image_to_rgb",
+    "raw_image_to_rgb",
+    "resize_rgb",
+]
+
+RgbArray = npt.NDArray[np.uint8]
+
+
+class _Layout(NamedTuple):
+    """How one raw encoding stores a pixel."""
+
+    bytes_per_pixel: int
+    # Bytes of a pixel holding the three colours (alpha excluded); None for grey.
+    colour_bytes: slice | None
+    # True when those bytes are in B, G, R order.
+    reverse: bool
+
+
+_LAYOUTS: dict[str, _Layout] = {
+    "rgb8": _Layout(3, slice(0, 3), False),
+    "bgr8": _Layout(3, slice(0, 3), True),
+    "rgba8": _Layout(4, slice(0, 3), False),
+    "bgra8": _Layout(4, slice(0, 3), True),
+    "mono8": _Layout(1, None, False),
+    "mono16": _Layout(2, None, False),
+    "16UC1": _Layout(2, None, False),
+}
+
+RAW_ENCODINGS: tuple[str, ...] = tuple(_LAYOUTS)
+"""Encodings accepted by :func:`raw_image_to_rgb` (``sensor_msgs/image_encodings.hpp`` names)."""
+
+_COMPRESSED_FORMATS = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG"}
+
+
+def _describe(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _byte_buffer(data: Any) -> npt.NDArray[np.uint8]:
+    """View the ``data`` field as a flat uint8 array (no copy for buffer types)."""
+    if isinstance(data, np.ndarray):
+        if data.dtype != np.uint8:
+            raise MessageConversionError("data", f"got an array of {data.dtype}; expected uint8")
+        return data.reshape(-1)
+    if isinstance(data, (list, tuple)):
+        array = np.array(data)
+        if array.size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        if array.ndim != 1 or array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 255:
+            raise MessageConversionError(
+                "data", f"got {_describe(data)}; expected a sequence of integers 0..255"
+            )
+        return array.astype(np.uint8)
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise MessageConversionError(
+            "data", f"got {type(data).__name__}; expected bytes, array('B'), a list or an ndarray"
+        ) from None
+    if view.itemsize != 1:
+        raise MessageConversionError(
+            "data", f"got a buffer of {view.itemsize}-byte items ({view.format!r}); expected bytes"
+        )
+    return np.frombuffer(view.cast("B") if view.ndim != 1 else view, dtype=np.uint8)
+
+
+def _raw_planes(msg: object) -> tuple[npt.NDArray[np.uint8], bool]:
+    """Validate a raw image and view its colour data without copying.
+
+    Returns:
+        ``(planes, reverse)``: a ``(height, width, 3)`` view in the message's
+        channel order (``reverse`` is True for BGR) or a ``(height, width)``
+        grey view (8-bit, or the high bytes of 16-bit data).
+    """
+    encoding = get_str(msg, "encoding")
+    layout = _LAYOUTS.get(encoding)
+    if layout is None:
+        raise MessageConversionError(
+            "encoding", f"got {encoding!r}; expected one of {', '.join(RAW_ENCODINGS)}"
+        )
+    height = get_int(msg, "height", minimum=1)
+    width = get_int(msg, "width", minimum=1)
+    step = get_int(msg, "step")
+    row_bytes = width * layout.bytes_per_pixel
+    if step < row_bytes:
+        raise MessageConversionError(
+            "step",
+            f"got {step}; expected at least width * {layout.bytes_per_pixel} = {row_bytes} "
+            f"for {encoding}",
+        )
+    buffer = _byte_buffer(get_field(msg, "data"))
+    if buffer.size != step * height:
+        raise MessageConversionError(
+            "data",
+            f"got {buffer.size} bytes; expected step * height = {step} * {height} = "
+            f"{step * height}",
+        )
+    pixels = buffer.reshape(height, step)[:, :row_bytes].reshape(
+        height, width, layout.bytes_per_pixel
+    )
+    if layout.colour_bytes is not None:
+        return pixels[:, :, layout.colour_bytes], layout.reverse
+    if layout.bytes_per_pixel == 1:
+        return pixels[:, :, 0], False
+    # Keep the most significant byte: value >> 8 (see the module docstring).
+    big_endian = bool(get_field(msg, "is_bigendian"))
+    return pixels[:, :, 0 if big_endian else 1], False
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    """Validate a ``(height, width)`` pair."""
+    if (
+        not isinstance(size, tuple)
+        or len(size) != 2
+        or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in size)
+    ):
+        raise ConfigError("size", size, "a (height, width) tuple of integers >= 1")
+    return int(size[0]), int(size[1])
+
+
+def _resize_planes(planes: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """Resize ``(H, W, 3)`` or ``(H, W)`` uint8 data to ``size`` with Pillow's BILINEAR filter.
+
+    Pillow filters each channel independently, so resizing BGR data and
+    reversing the channels afterwards gives exactly the pixels of reversing
+    first; the same holds for grey data repeated into three channels.
+    """
+    height, width = size
+    if planes.shape[:2] == (height, width):
+        return planes
+    source = PILImage.fromarray(np.ascontiguousarray(planes))
+    resized = source.resize((width, height), PILImage.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def _planes_to_rgb(planes: npt.NDArray[np.uint8], reverse: bool) -> RgbArray:
+    """Copy colour planes into a new RGB array, reversing BGR and repeating grey."""
+    rgb = np.empty((planes.shape[0], planes.shape[1], 3), dtype=np.uint8)
+    if planes.ndim == 2:
+        rgb[...] = planes[:, :, np.newaxis]
+    else:
+        rgb[...] = planes[:, :, ::-1] if reverse else planes
+    return rgb
+
+
+def raw_image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
+    """Convert a ``sensor_msgs/Image`` to RGB, optionally resized.
+
+    Args:
+        msg: any object with the fields ``height``, ``width``, ``encoding``,
+            ``is_bigendian``, ``step`` and ``data``.
+        size: ``(height, width)`` to resize to, or ``None`` to keep the size.
+            The result equals ``resize_rgb(raw_image_to_rgb(msg), *size)``
+            exactly, but it is faster: the channel shuffle runs on the small
+            image.
+
+    Returns:
+        A new ``(height, width, 3)`` uint8 array.
+
+    Raises:
+        MessageConversionError: unknown encoding, zero size, ``step`` smaller
+            than a row, or ``data`` whose length is not ``step * height``.
+        ConfigError: ``size`` is not a pair of integers >= 1.
+    """
+    planes, reverse = _raw_planes(msg)
+    if size is not None:
+        planes = _resize_planes(planes, _check_size(size))
+    return _planes_to_rgb(planes, reverse)
+
+
+def _decoded_planes(image: PILImage.Image) -> npt.NDArray[np.uint8]:
+    """Return a decoded Pillow image of any mode as RGB ``(H, W, 3)`` or grey ``(H, W)``."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image).astype(np.int64)
+        grey: npt.NDArray[np.uint8] = np.clip(wide >> 8, 0, 255).astype(np.uint8)
+        return grey
+    if image.mode == "L":
+        return np.asarray(image, dtype=np.uint8)
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+
+
+def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
+    """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to RGB, optionally resized.
+
+    ``format`` is matched the way image_transport writes it: ``"jpeg"``,
+    ``"png"``, or ``"<encoding>; jpeg compressed <encoding>"``; the codec named
+    there must match the bytes. The JPEG/PNG payload stores true RGB whatever
+    the ``bgr8`` in the format string says (it records OpenCV's channel order
+    before encoding), so no channel swap is applied. Alpha is dropped.
+
+    Args:
+        msg: any object with ``format`` and ``data``.
+        size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
+
+    Returns:
+        A new ``(height, width, 3)`` uint8 array.
+
+    Raises:
+        MessageConversionError: a format other than JPEG/PNG (e.g.
+            ``compressedDepth``), bytes that do not decode, or bytes of another
+            codec than the one named.
+        ConfigError: ``size`` is not a pair of integers >= 1.
+    """
+    fmt = get_str(msg, "format")
+    words = fmt.lower().replace(";", " ").split()
+    codecs = {_COMPRESSED_FORMATS[word] for word in words if word in _COMPRESSED_FORMATS}
+    if "compresseddepth" in words or len(codecs) != 1:
+        raise MessageConversionError(
+            "format", f"got {fmt!r}; expected 'jpeg', 'png' or '<enc>; jpeg|png compressed <enc>'"
+        )
+    (codec,) = codecs
+    payload = _byte_buffer(get_field(msg, "data"))
+    if payload.size == 0:
+        raise MessageConversionError("data", f"got 0 bytes; expected a {codec} image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            image = PILImage.open(io.BytesIO(payload.tobytes()), formats=[codec])
+            image.load()
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        PILImage.DecompressionBombError,
+        PILImage.DecompressionBombWarning,
+    ) as err:
+        raise MessageConversionError(
+            "data", f"{payload.size} bytes do not decode as {codec} (format {fmt!r}): {err}"
+        ) from None
+    planes = _decoded_planes(image)
+    if size is not None:
+        planes = _resize_planes(planes, _check_size(size))
+    return _planes_to_rgb(planes, reverse=False)
+
+
+def image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
+    """Convert a raw or compressed camera message to RGB, optionally resized.
+
+    Dispatches on the fields present: ``encoding`` means ``sensor_msgs/Image``
+    (:func:`raw_image_to_rgb`), otherwise ``format`` means
+    ``sensor_msgs/CompressedImage`` (:func:`compressed_image_to_rgb`).
+
+    Args:
+        msg: the camera message.
+        size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
+
+    Raises:
+        MessageConversionError: see the two converters; ``field`` is
+            ``"encoding"`` when the object has neither field.
+        ConfigError: ``size`` is not a pair of integers >= 1.
+    """
+    if hasattr(msg, "encoding"):
+        return raw_image_to_rgb(msg, size)
+    if hasattr(msg, "format"):
+        return compressed_image_to_rgb(msg, size)
+    raise MessageConversionError(
+        "encoding",
+        f"{type(msg).__name__} has neither 'encoding' (Image) nor 'format' (CompressedImage)",
+    )
+
+
+def resize_rgb(image: RgbArray, height: int, width: int) -> RgbArray:
+    """Resize an RGB image with Pillow's antialiased bilinear filter.
+
+    Pillow's ``BILINEAR`` widens the triangle filter by the scale factor when
+    shrinking, so every source pixel contributes (no aliasing when going from
+    480x640 to 66x200), and it is plain bilinear when enlarging. It matches
+    ``torch.nn.functional.interpolate(mode="bilinear", antialias=True)`` to
+    within one grey level. Use the same function for training data and on the
+    robot so the policy sees identical pixels.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 array.
+        height: output rows, >= 1.
+        width: output columns, >= 1.
+
+    Returns:
+        A new ``(height, width, 3)`` uint8 array (a copy even when the size is unchanged).
+
+    Raises:
+        ConfigError: ``image`` is not ``(H, W, 3)`` uint8 or a size is < 1.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ConfigError(
+            "image", f"shape {image.shape} dtype {image.dtype}", "an (H, W, 3) uint8 array"
+        )
+    return _planes_to_rgb(_resize_planes(image, _check_size((height, width))), reverse=False)
