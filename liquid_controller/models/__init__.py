@@ -1,11 +1,14 @@
 """Torch liquid networks: NCP wirings, LTC/CfC cells and sequence models, policies, checkpoints.
 
-``wiring`` is numpy-only; the torch parts are imported lazily on first use, so
-``import liquid_controller.models.wiring`` (done by the torch-free runtime)
-never imports torch.
+``wiring`` is numpy-only; everything else needs torch and is imported lazily on
+first use, so ``import liquid_controller.models.wiring`` (done by the torch-free
+runtime) never imports torch.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from liquid_controller.models.wiring import (
     NCP,
@@ -16,4 +19,34 @@ from liquid_controller.models.wiring import (
     wiring_from_config,
 )
 
-__all__ = ["NCP", "AutoNCP", "FullyConnected", "Random", "Wiring", "wiring_from_config"]
+# Public torch names -> module under liquid_controller.models that defines them.
+_LAZY = {
+    "CfC": "sequence",
+    "LTC": "sequence",
+    "LiquidRNN": "sequence",
+    "CfCCell": "cells",
+    "WiredCfCCell": "cells",
+    "LTCCell": "cells",
+}
+
+__all__ = [
+    "NCP",
+    "AutoNCP",
+    "CfC",
+    "CfCCell",
+    "FullyConnected",
+    "LTC",
+    "LTCCell",
+    "LiquidRNN",
+    "Random",
+    "WiredCfCCell",
+    "Wiring",
+    "wiring_from_config",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'liquid_controller.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"liquid_controller.models.{module}"), name)
