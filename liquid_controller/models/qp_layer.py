@@ -49,7 +49,7 @@ import torch
 
 from liquid_controller.errors import LiquidControllerError
 
-__all__ = ["QPSolution", "QPSolveError", "solve_qp"]
+__all__ = ["QPSolution", "QPSolveError", "check_batch_tensor", "solve_qp"]
 
 # daqp's exit flags (https://darnstrom.github.io/daqp/parameters), for error messages.
 _DAQP_EXITFLAGS = {
@@ -156,24 +156,34 @@ class _BatchQPFunction(torch.autograd.Function):
         return grad_Q, grad_q, grad_G, grad_h
 
 
-def _check(name: str, t: object, shape: tuple[str, ...], dims: dict[str, int]) -> torch.Tensor:
-    """Check that ``t`` is a finite float tensor of the symbolic ``shape``; fill ``dims``."""
+def check_batch_tensor(
+    where: str, name: str, t: object, shape: tuple[str, ...], dims: dict[str, int]
+) -> torch.Tensor:
+    """Check that ``t`` is a finite float tensor of the symbolic ``shape``; return it.
+
+    Args:
+        where: the caller, for the message (``"solve_qp"``).
+        name: the argument's name.
+        t: the value to check.
+        shape: one symbol per dimension, e.g. ``("B", "n")``.
+        dims: sizes already bound to symbols; new symbols are bound here.
+
+    Raises:
+        ValueError: naming the argument, what it is and what was expected.
+    """
     expected = "(" + ", ".join(shape) + ")"
     if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-        raise ValueError(f"solve_qp: '{name}' is {type(t).__name__}; expected a float tensor")
+        raise ValueError(f"{where}: '{name}' is {type(t).__name__}; expected a float tensor")
     if t.dim() != len(shape):
-        raise ValueError(
-            f"solve_qp: '{name}' has shape {tuple(t.shape)}; expected {expected} "
-            f"(batch first; expand shared terms to the batch)"
-        )
+        raise ValueError(f"{where}: '{name}' has shape {tuple(t.shape)}; expected {expected}")
     for size, symbol in zip(t.shape, shape, strict=True):
         if dims.setdefault(symbol, size) != size:
             raise ValueError(
-                f"solve_qp: '{name}' has shape {tuple(t.shape)}; expected {expected} with "
+                f"{where}: '{name}' has shape {tuple(t.shape)}; expected {expected} with "
                 f"{symbol} = {dims[symbol]} as in the arguments before it"
             )
     if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"solve_qp: '{name}' has non-finite entries; expected finite values")
+        raise ValueError(f"{where}: '{name}' has non-finite entries; expected finite values")
     return t
 
 
@@ -196,10 +206,10 @@ def solve_qp(Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor)
         QPSolveError: a sample is infeasible or its ``Q`` is not positive definite.
     """
     dims: dict[str, int] = {}
-    _check("Q", Q, ("B", "n", "n"), dims)
-    _check("q", q, ("B", "n"), dims)
-    _check("G", G, ("B", "m", "n"), dims)
-    _check("h", h, ("B", "m"), dims)
+    check_batch_tensor("solve_qp", "Q", Q, ("B", "n", "n"), dims)
+    check_batch_tensor("solve_qp", "q", q, ("B", "n"), dims)
+    check_batch_tensor("solve_qp", "G", G, ("B", "m", "n"), dims)
+    check_batch_tensor("solve_qp", "h", h, ("B", "m"), dims)
     for name, t in (("q", q), ("G", G), ("h", h)):
         if t.dtype != Q.dtype or t.device != Q.device:
             raise ValueError(

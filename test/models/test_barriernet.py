@@ -1,0 +1,359 @@
+"""BarrierNet layer: the runtime QP's rows and optimum, gradients, gains head, training."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liquid_controller.errors import ObservationError
+from liquid_controller.models.barriernet import (
+    BarrierGainsHead,
+    BarrierNetLayer,
+    class_k_coefficients_torch,
+)
+from liquid_controller.models.qp_layer import QPSolveError
+from liquid_controller.safety import class_k_coefficients, parse_config, solve
+
+F64 = torch.float64
+
+WHEELS = {
+    "actuators": {
+        "names": ["left", "right"],
+        "effort_min": [-2.0, -2.0],
+        "effort_max": [2.0, 2.0],
+        "rate_max": [40.0, 40.0],
+    },
+    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
+    "barriers": [
+        {
+            "name": "pos",
+            "type": "joint_position",
+            "lower": [-1.0, -1.0],
+            "upper": [1.0, 1.0],
+            "inertia": [0.05, 0.1],
+            "class_k": [3.0, 4.0],
+        },
+        {
+            "name": "vel",
+            "type": "joint_velocity",
+            "lower": [-5.0, -5.0],
+            "upper": [5.0, 5.0],
+            "inertia": [0.05, 0.1],
+            "damping": [0.1, 0.2],
+            "class_k": [10.0],
+        },
+    ],
+    "weights": [1.0, 2.0],
+}
+
+PLUGIN_SOURCE = textwrap.dedent(
+    """
+    import numpy as np
+    from liquid_controller.safety import BarrierTerms
+
+    def lane(state, params):
+        # h = width - y, y' = v_y, v_y' = u_0 + u_1: relative degree 2.
+        y, vy = state["pose"]
+        G = np.array([[-1.0, -1.0]])
+        return BarrierTerms(G, np.zeros(1), np.array([[params["width"] - y, -vy]]))
+
+    def traction(state, params):
+        scale = 1.0 + abs(state["pose"][1])
+        return np.array([[scale, -scale]]), np.array([-3.0]), np.array([3.0])
+    """
+)
+
+
+@pytest.fixture
+def plugin_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    (tmp_path / "bn_test_plugins.py").write_text(PLUGIN_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = {key: value for key, value in WHEELS.items() if key != "actuators"}
+    config["actuators"] = {k: v for k, v in WHEELS["actuators"].items() if k != "rate_max"}
+    config["force_limits"] = [
+        *WHEELS["force_limits"],
+        {"name": "grip", "function": "bn_test_plugins:traction", "rows": 1},
+    ]
+    config["barriers"] = [
+        *WHEELS["barriers"],
+        {
+            "name": "lane",
+            "type": "plugin",
+            "function": "bn_test_plugins:lane",
+            "rows": 1,
+            "relative_degree": 2,
+            "class_k": [1.0, 2.0],
+            "params": {"width": 0.5},
+            "hard": False,
+        },
+    ]
+    return config
+
+
+def batch(seed: int, size: int, *, plugin: bool = False) -> dict[str, torch.Tensor]:
+    """Nominal commands, states, previous commands and gains, some near the limits."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=gen, dtype=F64)
+
+    data = {
+        "u_nominal": 6.0 * rand(size, 2) - 3.0,
+        "joint_position": 1.9 * rand(size, 2) - 0.95,
+        "joint_velocity": 8.0 * rand(size, 2) - 4.0,
+        "u_prev": rand(size, 2) - 0.5,  # inside the traction band: hard rows feasible
+        "gains": 6.0 * rand(size, 5 if plugin else 3) + 0.2,
+    }
+    if plugin:
+        data["pose"] = torch.stack((0.6 * rand(size) - 0.3, 2.0 * rand(size) - 1.0), -1)
+    return data
+
+
+def state_of(data: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: data[k] for k in ("joint_position", "joint_velocity", "pose") if k in data}
+
+
+def numpy_sample(data: dict[str, torch.Tensor], i: int) -> dict[str, np.ndarray]:
+    return {k: v[i].numpy() for k, v in state_of(data).items()}
+
+
+def test_barrier_rows_match_the_runtime_builder_row_for_row(plugin_config: dict) -> None:
+    layer = BarrierNetLayer(plugin_config)
+    data = batch(seed=1, size=12, plugin=True)
+    u = data["u_nominal"]
+    G, b = layer.barrier_rows(12, u, state_of(data), data["gains"])
+    F, f_lo, f_hi = layer.force_rows(12, u, state_of(data))
+    for i in range(12):
+        G_ref, b_ref = layer.builder.barrier_rows(numpy_sample(data, i), data["gains"][i].numpy())
+        np.testing.assert_allclose(G[i].numpy(), G_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b[i].numpy(), b_ref, rtol=1e-12, atol=1e-12)
+        force = layer.builder.force_rows(numpy_sample(data, i))
+        for ours, ref in zip((F, f_lo, f_hi), force, strict=True):
+            np.testing.assert_array_equal(ours[i].numpy(), ref)
+
+
+@pytest.mark.parametrize("dt_s", [0.0, 0.01, 0.2])
+def test_window_matches_the_runtime_builder(dt_s: float) -> None:
+    layer = BarrierNetLayer(WHEELS)
+    u_prev = torch.tensor([[3.0, -1.0], [-2.5, 1.99], [0.5, 0.5], [-2.0, 2.0]], dtype=F64)
+    lower, upper = layer.window(4, u_prev, u_prev, torch.full((4,), dt_s, dtype=F64))
+    for i in range(4):
+        ref = layer.builder.window(u_prev[i].numpy(), dt_s)
+        np.testing.assert_array_equal(lower[i].numpy(), ref.lower)
+        np.testing.assert_array_equal(upper[i].numpy(), ref.upper)
+
+
+def test_forward_matches_the_runtime_qp(plugin_config: dict) -> None:
+    for config, plugin in ((WHEELS, False), (plugin_config, True)):
+        layer = BarrierNetLayer(config)
+        data = batch(seed=2, size=24, plugin=plugin)
+        rate = layer.builder.rate_max is not None
+        out = layer(
+            data["u_nominal"],
+            state_of(data),
+            data["gains"],
+            u_prev=data["u_prev"] if rate else None,
+            dt_s=0.01 if rate else None,
+        )
+        assert bool(out.active[:, -layer.builder.num_barrier_rows :].any()), "no barrier active"
+        for i in range(24):
+            problem = layer.builder.problem(
+                data["u_nominal"][i].numpy(),
+                numpy_sample(data, i),
+                data["u_prev"][i].numpy(),
+                0.01,
+                data["gains"][i].numpy(),
+            )
+            ref = solve(problem)
+            assert ref.found
+            np.testing.assert_allclose(out.u[i].numpy(), ref.x[:2], rtol=0, atol=1e-9)
+            np.testing.assert_allclose(out.slack[i].numpy(), ref.x[2:], rtol=0, atol=1e-9)
+
+
+def test_feasible_nominal_passes_through() -> None:
+    layer = BarrierNetLayer(WHEELS)
+    u_nom = torch.tensor([[0.1, -0.2]], dtype=F64)
+    state = {
+        "joint_position": torch.zeros(1, 2, dtype=F64),
+        "joint_velocity": torch.zeros(1, 2, dtype=F64),
+    }
+    out = layer(u_nom, state, u_prev=u_nom.clone(), dt_s=0.01)
+    torch.testing.assert_close(out.u, u_nom, atol=1e-12, rtol=0)
+    assert not bool(out.active.any())
+
+
+@settings(max_examples=30)
+@given(gains=st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=4))
+def test_class_k_coefficients_match_numpy(gains: list[float]) -> None:
+    ours = class_k_coefficients_torch(torch.tensor([gains], dtype=F64))[0].numpy()
+    np.testing.assert_allclose(ours, class_k_coefficients(gains), rtol=1e-12)
+
+
+def test_gradcheck_through_nominal_gains_and_state() -> None:
+    layer = BarrierNetLayer(WHEELS)
+    data = batch(seed=3, size=6)
+    names = ("u_nominal", "gains", "joint_position", "joint_velocity", "u_prev")
+    leaves = tuple(data[k].clone().requires_grad_() for k in names)
+
+    def safe(u_nom, gains, q, v, u_prev):  # noqa: ANN001, ANN202
+        state = {"joint_position": q, "joint_velocity": v}
+        out = layer(u_nom, state, gains, u_prev=u_prev, dt_s=0.01)
+        return out.u, out.slack
+
+    out = layer(data["u_nominal"], state_of(data), data["gains"], u_prev=data["u_prev"], dt_s=0.01)
+    assert bool(out.active[:, -8:].any()), "the check should cover active barrier rows"
+    assert torch.autograd.gradcheck(safe, leaves)
+
+
+@settings(max_examples=20)
+@given(
+    features=st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3),
+    seed=st.integers(0, 1000),
+)
+def test_gains_head_is_positive_for_any_features(features: list[float], seed: int) -> None:
+    torch.manual_seed(seed)
+    head = BarrierGainsHead(3, 4, floor=0.05).double()
+    with torch.no_grad():
+        head.linear.weight.normal_(std=10.0)
+    gains = head(torch.tensor([features], dtype=F64))
+    assert bool((gains >= 0.05).all()) and bool(torch.isfinite(gains).all())
+
+
+def test_untrained_gains_head_outputs_the_configured_gains() -> None:
+    layer = BarrierNetLayer(WHEELS)
+    head = BarrierGainsHead(5, layer.num_gains, init_gains=layer.default_gains).double()
+    gains = head(torch.randn(7, 5, dtype=F64))
+    # The bias is stored in float32 before .double(): equal to float32 precision.
+    torch.testing.assert_close(gains, layer.default_gains.expand(7, -1), rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(layer.default_gains.numpy(), [3.0, 4.0, 10.0])
+
+
+def test_gains_head_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="'floor' is 0.0; expected a number > 0"):
+        BarrierGainsHead(3, 2, floor=0.0)
+    with pytest.raises(ValueError, match=r"'init_gains' is \[1.0, 0.001\]; expected 2"):
+        BarrierGainsHead(3, 2, init_gains=[1.0, 0.001])
+
+
+def test_training_through_the_layer_lowers_the_loss_and_reaches_the_gains() -> None:
+    # A toy policy pushes the joints toward their velocity limit; the task wants the
+    # aggressive reference command, so the loss rewards larger class-K gains (a less
+    # conservative barrier) and a nominal command closer to the reference.
+    torch.manual_seed(0)
+    layer = BarrierNetLayer(
+        {k: v for k, v in WHEELS.items() if k != "force_limits"}
+        | {"actuators": {k: v for k, v in WHEELS["actuators"].items() if k != "rate_max"}}
+    )
+    body = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh()).double()
+    action = torch.nn.Linear(16, 2).double()
+    head = BarrierGainsHead(16, layer.num_gains, init_gains=layer.default_gains).double()
+    params = [*body.parameters(), *action.parameters(), *head.parameters()]
+    optimiser = torch.optim.Adam(params, lr=0.05)
+    gen = torch.Generator().manual_seed(4)
+    q = 1.6 * torch.rand(32, 2, generator=gen, dtype=F64) - 0.8
+    v = 4.0 + 0.8 * torch.rand(32, 2, generator=gen, dtype=F64)  # close to the 5 rad/s limit
+    u_ref = torch.full((32, 2), 1.5, dtype=F64)
+    losses = []
+    for _ in range(25):
+        features = body(torch.cat((q, v), -1))
+        out = layer(action(features), {"joint_position": q, "joint_velocity": v}, head(features))
+        loss = ((out.u - u_ref) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        if not losses:
+            assert head.linear.bias.grad is not None
+            assert float(head.linear.bias.grad.abs().max()) > 0.0, "no gradient reached the gains"
+        losses.append(float(loss.detach()))
+        optimiser.step()
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_float32_batch_gives_float32_commands() -> None:
+    layer = BarrierNetLayer(WHEELS)
+    data = batch(seed=5, size=8)
+    out64 = layer(
+        data["u_nominal"], state_of(data), data["gains"], u_prev=data["u_prev"], dt_s=0.01
+    )
+    as32 = {k: v.float() for k, v in data.items()}
+    out32 = layer(
+        as32["u_nominal"], state_of(as32), as32["gains"], u_prev=as32["u_prev"], dt_s=0.01
+    )
+    assert out32.u.dtype == torch.float32
+    torch.testing.assert_close(out32.u.double(), out64.u, atol=1e-4, rtol=0)
+
+
+def test_unsatisfiable_hard_barrier_names_the_sample() -> None:
+    config = dict(WHEELS)
+    config["barriers"] = [dict(WHEELS["barriers"][1], hard=True)]
+    layer = BarrierNetLayer(config)
+    # Velocity far above the limit with damping too small to recover within the box.
+    state = {
+        "joint_position": torch.zeros(2, 2, dtype=F64),
+        "joint_velocity": torch.tensor([[0.0, 0.0], [60.0, 0.0]], dtype=F64),
+    }
+    u = torch.zeros(2, 2, dtype=F64)
+    with pytest.raises(QPSolveError, match=r"\{1: infeasible\}"):
+        layer(u, state, u_prev=u, dt_s=0.01)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        (
+            {"u_nominal": torch.zeros(3, 3, dtype=F64)},
+            ValueError,
+            r"'u_nominal' has shape \(3, 3\)",
+        ),
+        ({"gains": torch.zeros(3, 3, dtype=F64)}, ValueError, "'gains' has entries <= 0"),
+        ({"gains": torch.ones(3, 2, dtype=F64)}, ValueError, r"'gains' has shape \(3, 2\)"),
+        ({"u_prev": None}, ValueError, "'u_prev' and 'dt_s' are required"),
+        ({"dt_s": -0.1}, ValueError, "'dt_s' has negative entries"),
+        (
+            {"state": {"joint_position": torch.zeros(3, 2, dtype=F64)}},
+            ObservationError,
+            "joint_velocity",
+        ),
+    ],
+)
+def test_bad_inputs_are_named(change: dict, error: type, match: str) -> None:
+    layer = BarrierNetLayer(WHEELS)
+    zeros = torch.zeros(3, 2, dtype=F64)
+    args = {
+        "u_nominal": zeros,
+        "state": {"joint_position": zeros, "joint_velocity": zeros},
+        "gains": torch.ones(3, 3, dtype=F64),
+        "u_prev": zeros,
+        "dt_s": 0.01,
+    } | change
+    with pytest.raises(error, match=match):
+        layer(**args)
+
+
+def test_u_prev_without_rate_limits_is_rejected() -> None:
+    config = dict(
+        WHEELS, actuators={k: v for k, v in WHEELS["actuators"].items() if k != "rate_max"}
+    )
+    layer = BarrierNetLayer(parse_config(config))
+    zeros = torch.zeros(1, 2, dtype=F64)
+    with pytest.raises(ValueError, match="'u_prev' given but the config has no actuators.rate_max"):
+        layer(zeros, {"joint_position": zeros, "joint_velocity": zeros}, u_prev=zeros, dt_s=0.01)
+
+
+def test_velocity_only_config_matches_the_runtime_qp_at_default_gains() -> None:
+    # Relative degree 1 only: the joint rows' h-dot column is dropped (degree_max = 1).
+    config = dict(WHEELS, barriers=[WHEELS["barriers"][1]])
+    layer = BarrierNetLayer(config)
+    data = batch(seed=6, size=16)
+    out = layer(data["u_nominal"], state_of(data), u_prev=data["u_prev"], dt_s=0.02)
+    assert bool(out.active[:, -4:].any()), "no barrier active"
+    for i in range(16):
+        problem = layer.builder.problem(
+            data["u_nominal"][i].numpy(), numpy_sample(data, i), data["u_prev"][i].numpy(), 0.02
+        )
+        np.testing.assert_allclose(out.u[i].numpy(), solve(problem).x[:2], rtol=0, atol=1e-9)
