@@ -27,6 +27,7 @@ _LAZY = {
     "CfCCell": "cells",
     "WiredCfCCell": "cells",
     "LTCCell": "cells",
+    "from_ncps": "convert",
 }
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Random",
     "WiredCfCCell",
     "Wiring",
+    "from_ncps",
     "wiring_from_config",
 ]
 

@@ -290,7 +290,8 @@ class NCP(Wiring):
         inter_fanout: synapses from each inter neuron to distinct command neurons.
         recurrent_command_synapses: random command -> command synapses.
         motor_fanin: synapses into each motor neuron from distinct command neurons.
-        seed: seed of all draws.
+        seed: seed of all draws; ``None`` (e.g. converted from ncps, whose NCP
+            does not keep its seed) draws unreproducibly.
     """
 
     def __init__(
@@ -302,7 +303,7 @@ class NCP(Wiring):
         inter_fanout: int,
         recurrent_command_synapses: int,
         motor_fanin: int,
-        seed: int = 22222,
+        seed: int | None = 22222,
     ) -> None:
         for name, value in (
             ("inter_neurons", inter_neurons),
@@ -329,8 +330,8 @@ class NCP(Wiring):
         self.inter_fanout = int(inter_fanout)
         self.recurrent_command_synapses = int(recurrent_command_synapses)
         self.motor_fanin = int(motor_fanin)
-        self.seed = int(seed)
-        self._rng = np.random.RandomState(seed)
+        self.seed = None if seed is None else int(seed)
+        self._rng = np.random.RandomState(self.seed)
         m, c = self.num_motor_neurons, self.num_command_neurons
         self.motor_neurons = list(range(0, m))
         self.command_neurons = list(range(m, m + c))
