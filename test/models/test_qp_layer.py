@@ -6,10 +6,10 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import torch
-from cvxpylayers.torch import CvxpyLayer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liquid_controller.benchmarks.barriernet import cvxpylayers_solver
 from liquid_controller.models.qp_layer import QPSolveError, solve_qp
 
 
@@ -91,33 +91,19 @@ def test_gradcheck_float64() -> None:
 def test_gradients_match_cvxpylayers() -> None:
     n, m, batch = 3, 5, 4
     Q, q, G, h = random_qp(seed=5, batch=batch, n=n, m=m)
-    # cvxpylayers needs a DPP problem: write Q = LᵀL and pass the factor L.
-    L = torch.linalg.cholesky(Q).transpose(-1, -2)
-    L_p, q_p, G_p, h_p = (
-        cp.Parameter((n, n)),
-        cp.Parameter(n),
-        cp.Parameter((m, n)),
-        cp.Parameter(m),
-    )
-    u_var = cp.Variable(n)
-    problem = cp.Problem(
-        cp.Minimize(0.5 * cp.sum_squares(L_p @ u_var) + q_p @ u_var), [G_p @ u_var <= h_p]
-    )
-    layer = CvxpyLayer(problem, parameters=[L_p, q_p, G_p, h_p], variables=[u_var])
+    reference = cvxpylayers_solver(n, m, solver_args={"eps": 1e-10})
     weights = torch.randn(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
 
     def grads(solve: object) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        leaves = [t.clone().requires_grad_() for t in (L, q, G, h)]
+        leaves = [t.clone().requires_grad_() for t in (Q, q, G, h)]
         u = solve(*leaves)  # type: ignore[operator]
         (weights * u).sum().backward()
         return u.detach(), [t.grad for t in leaves]
 
-    u_ours, g_ours = grads(lambda L_, q_, G_, h_: solve_qp(L_.transpose(-1, -2) @ L_, q_, G_, h_).u)
-    u_ref, g_ref = grads(
-        lambda L_, q_, G_, h_: layer(L_, q_, G_, h_, solver_args={"eps": 1e-10})[0]
-    )
+    u_ours, g_ours = grads(lambda *args: solve_qp(*args).u)
+    u_ref, g_ref = grads(reference)
     torch.testing.assert_close(u_ours, u_ref, atol=1e-5, rtol=0.0)
-    for name, ours, ref in zip(("L", "q", "G", "h"), g_ours, g_ref, strict=True):
+    for name, ours, ref in zip(("Q", "q", "G", "h"), g_ours, g_ref, strict=True):
         torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-3, msg=f"gradient of {name}")
 
 
