@@ -81,7 +81,7 @@ def _time_in_process(solve: Solver, problem: Problem, repeats: int) -> dict[str,
         leaves = [t.clone().requires_grad_() for t in tensors]
         start = time.perf_counter()
         u = solve(*leaves)
-        (w * u).sum().backward()
+        (w * u).sum().backward()  # type: ignore[no-untyped-call]
         times.append(time.perf_counter() - start)
     grad_q = leaves[1].grad
     assert grad_q is not None
@@ -109,7 +109,7 @@ def cvxpylayers_solver(n: int, m: int, solver_args: dict[str, Any] | None = None
         solver_args: passed to every call (default: cvxpylayers' own defaults).
     """
     import cvxpy as cp
-    from cvxpylayers.torch import CvxpyLayer
+    from cvxpylayers.torch import CvxpyLayer  # type: ignore[attr-defined]
 
     L_p, q_p, G_p, h_p = (
         cp.Parameter((n, n)),
@@ -118,13 +118,14 @@ def cvxpylayers_solver(n: int, m: int, solver_args: dict[str, Any] | None = None
         cp.Parameter(m),
     )
     u = cp.Variable(n)
-    objective = cp.Minimize(0.5 * cp.sum_squares(L_p @ u) + q_p @ u)
+    objective = cp.Minimize(0.5 * cp.sum_squares(L_p @ u) + q_p @ u)  # type: ignore[attr-defined]
     layer = CvxpyLayer(cp.Problem(objective, [G_p @ u <= h_p]), [L_p, q_p, G_p, h_p], [u])
     args = dict(solver_args or {})
 
     def solve(Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         L = torch.linalg.cholesky(Q).transpose(-1, -2)
-        return layer(L, q, G, h, solver_args=args)[0]
+        u_star: torch.Tensor = layer(L, q, G, h, solver_args=args)[0]
+        return u_star
 
     return solve
 
@@ -135,7 +136,7 @@ def _time_qpth(problem: Problem, repeats: int, python: Path) -> dict[str, Any]:
         return {"skipped": f"{python} not found (qpth environment not set up, see bench/README.md)"}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "problem.npz"
-        np.savez(path, **problem)
+        np.savez(path, **problem)  # type: ignore[arg-type]
         proc = subprocess.run(
             [str(python), str(_WORKER), str(path), str(repeats)],
             capture_output=True,

@@ -36,10 +36,12 @@ def main(problem_path: str, repeats: int) -> None:
         u = QPFunction(verbose=False)(*leaves, empty, empty)
         (w * u).sum().backward()
         times.append(time.perf_counter() - start)
+    grad_q = leaves[1].grad
+    assert grad_q is not None
     report = {
         "times_s": times[1:],
         "u": u.detach().numpy().tolist(),
-        "grad_q": leaves[1].grad.numpy().tolist(),
+        "grad_q": grad_q.numpy().tolist(),
         "versions": {"qpth": version("qpth"), "torch": torch.__version__, "numpy": np.__version__},
         "threads": torch.get_num_threads(),
     }

@@ -164,6 +164,24 @@ class BarrierNetLayer(nn.Module):
         builder: the runtime's :class:`ConstraintBuilder` for this config.
     """
 
+    # Constant tensors from the config, registered as (non-persistent) buffers so they
+    # follow the module across devices.
+    _effort_min: torch.Tensor
+    _effort_max: torch.Tensor
+    _rate_max: torch.Tensor
+    _cost: torch.Tensor
+    _slack_matrix: torch.Tensor
+    _row_barrier: torch.Tensor
+    _default_gains: torch.Tensor
+    _joint_G: torch.Tensor
+    _joint_H0: torch.Tensor
+    _joint_h0_offset: torch.Tensor
+    _joint_H1: torch.Tensor
+    _joint_D: torch.Tensor
+    _force_F: torch.Tensor
+    _force_lower: torch.Tensor
+    _force_upper: torch.Tensor
+
     def __init__(self, config: SafetyConfig | Mapping[str, Any]) -> None:
         super().__init__()
         if not isinstance(config, SafetyConfig):

@@ -122,7 +122,7 @@ class _BatchQPFunction(torch.autograd.Function):
     """``(Q, q, G, h) -> (u, λ)`` with the active-set KKT backward described in the module."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         n = Q.shape[-1]
@@ -140,7 +140,7 @@ class _BatchQPFunction(torch.autograd.Function):
         return u, lam, active
 
     @staticmethod
-    def backward(  # type: ignore[override]
+    def backward(
         ctx: Any, grad_u: torch.Tensor, grad_lam: torch.Tensor, _grad_active: Any
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         lu, pivots, mask, u, lam = ctx.saved_tensors
@@ -216,5 +216,5 @@ def solve_qp(Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor)
                 f"solve_qp: '{name}' is {t.dtype} on {t.device}; expected {Q.dtype} on "
                 f"{Q.device} like 'Q'"
             )
-    u, lam, active = _BatchQPFunction.apply(Q, q, G, h)
+    u, lam, active = _BatchQPFunction.apply(Q, q, G, h)  # type: ignore[no-untyped-call]
     return QPSolution(u, lam, active)
