@@ -19,6 +19,7 @@ from liquid_controller.models.barriernet import (
 )
 from liquid_controller.models.qp_layer import QPSolveError
 from liquid_controller.safety import class_k_coefficients, parse_config, solve
+from liquid_controller.safety.filter import SafetyFilter
 
 F64 = torch.float64
 
@@ -174,6 +175,29 @@ def test_forward_matches_the_runtime_qp(plugin_config: dict) -> None:
             assert ref.found
             np.testing.assert_allclose(out.u[i].numpy(), ref.x[:2], rtol=0, atol=1e-9)
             np.testing.assert_allclose(out.slack[i].numpy(), ref.x[2:], rtol=0, atol=1e-9)
+
+
+def test_forward_matches_the_runtime_safety_filter(plugin_config: dict) -> None:
+    for config, plugin in ((WHEELS, False), (plugin_config, True)):
+        layer = BarrierNetLayer(config)
+        safety_filter = SafetyFilter(config)
+        rate = layer.builder.rate_max is not None
+        period_s = safety_filter.config.timing.period_s  # the filter's dt when t is None
+        data = batch(seed=7, size=24, plugin=plugin)
+        out = layer(
+            data["u_nominal"],
+            state_of(data),
+            data["gains"],
+            u_prev=data["u_prev"] if rate else None,
+            dt_s=period_s if rate else None,
+        )
+        for i in range(24):
+            safety_filter.reset(u_prev=data["u_prev"][i].numpy())
+            result = safety_filter.filter(
+                data["u_nominal"][i].numpy(), numpy_sample(data, i), gains=data["gains"][i].numpy()
+            )
+            assert not result.status.fallback, (i, result.status, result.reason)
+            np.testing.assert_allclose(out.u[i].numpy(), result.u, rtol=0, atol=1e-6)
 
 
 def test_feasible_nominal_passes_through() -> None:
