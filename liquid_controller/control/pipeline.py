@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyTick
 from liquid_controller.control.safety_runner import SafetyRunner, SafetyTick
 from liquid_controller.errors import ConfigError
 from liquid_controller.runtime.spec import Policy
 
 __all__ = ["ControlPipeline", "PipelineTick"]
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class PipelineTick(NamedTuple):
@@ -31,7 +36,8 @@ class ControlPipeline:
     """Policy runner + safety runner stepped together.
 
     Args:
-        policy: the policy runner (its nominal feeds the filter directly). Feed its inputs
+        policy: the policy runner (its nominal, and its barrier head's class-K gains if it
+            has one, feed the filter directly). Feed its inputs
             with ``pipeline.policy.submit(...)``.
         safety: the safety runner (its command is what gets published). Feed the joint
             state with ``pipeline.safety.submit_joint_state(...)``.
@@ -44,6 +50,7 @@ class ControlPipeline:
         _check_action_size(policy.spec.action.size, safety.size)
         self.policy = policy
         self.safety = safety
+        self._gains: FloatArray | None = None
 
     def replace_policy(self, policy: Policy) -> None:
         """Swap in a new, already loaded policy (the ``model_path`` parameter changed).
@@ -54,6 +61,7 @@ class ControlPipeline:
         """
         _check_action_size(policy.spec.action.size, self.safety.size)
         self.policy.replace_policy(policy)
+        self._gains = None
 
     def tick(self, now_s: float) -> PipelineTick:
         """Step the policy, filter its nominal (or fall back) and return both results."""
@@ -66,8 +74,13 @@ class ControlPipeline:
             )
             self.safety.withdraw_nominal(why)
         else:
+            if policy_tick.step is not None:
+                # BarrierNet head: per-step class-K gains (kept while the action repeats).
+                self._gains = policy_tick.step.barrier_params
             stamp = now_s if policy_tick.stamp_s is None else policy_tick.stamp_s
-            self.safety.submit_nominal(policy_tick.nominal, stamp_s=stamp, now_s=now_s)
+            self.safety.submit_nominal(
+                policy_tick.nominal, stamp_s=stamp, now_s=now_s, gains=self._gains
+            )
         return PipelineTick(policy_tick, self.safety.tick(now_s))
 
 

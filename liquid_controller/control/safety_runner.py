@@ -72,10 +72,18 @@ class CommandFilter(Protocol):
     """The safety filter as the runner uses it (``liquid_controller.safety.SafetyFilter``)."""
 
     def filter(  # noqa: D102
-        self, u_nominal: Any, state: Mapping[str, Any] | None = None, t: float | None = None
+        self,
+        u_nominal: Any,
+        state: Mapping[str, Any] | None = None,
+        t: float | None = None,
+        gains: Any = None,
     ) -> FilterOutcome: ...
 
-    def fallback(self, reason: str, t: float | None = None) -> FilterOutcome: ...  # noqa: D102
+    def fallback(  # noqa: D102
+        self, reason: str, t: float | None = None, state: Mapping[str, Any] | None = None
+    ) -> FilterOutcome: ...
+
+    def reset(self, u_prev: Any = None, t: float | None = None) -> None: ...  # noqa: D102
 
 
 class RunnerStatus(Enum):
@@ -194,6 +202,7 @@ class SafetyRunner:
         self._guard = guard
         self._nominal: FloatArray | None = None
         self._nominal_stamp_s = 0.0
+        self._gains: FloatArray | None = None
         self._withdrawn = ""
         self._state: dict[str, FloatArray] | None = None
         self._last_command: FloatArray | None = None
@@ -224,8 +233,18 @@ class SafetyRunner:
         """The last command returned by :meth:`tick` (``None`` before the first tick)."""
         return None if self._last_command is None else self._last_command.copy()
 
-    def submit_nominal(self, u: Any, *, stamp_s: float, now_s: float) -> str | None:
+    def submit_nominal(
+        self, u: Any, *, stamp_s: float, now_s: float, gains: Any = None
+    ) -> str | None:
         """Offer a nominal command (actuator order) with header ``stamp_s``, arrived at ``now_s``.
+
+        Args:
+            u: the nominal command.
+            stamp_s: its header stamp, seconds.
+            now_s: node time of arrival.
+            gains: class-K gains from the policy's barrier head (composed pipeline only), or
+                ``None`` for the safety config's defaults. Non-positive or non-finite gains
+                make the filter fall back (its ``fallback_invalid_nominal``).
 
         Returns:
             ``None`` if accepted; otherwise why it was dropped (also counted).
@@ -237,6 +256,7 @@ class SafetyRunner:
             return reason
         assert not isinstance(checked, str)
         self._nominal = checked
+        self._gains = None if gains is None else np.array(gains, dtype=np.float64)
         self._nominal_stamp_s = float(stamp_s)
         self._withdrawn = ""
         self._watchdog.arrived(NOMINAL_INPUT, now_s=now_s, stamp_s=float(stamp_s))
@@ -333,9 +353,9 @@ class SafetyRunner:
         start = self._timer()
         try:
             if nominal is None:
-                outcome = self._filter.fallback(missing, now_s)
+                outcome = self._filter.fallback(missing, now_s, state)
             else:
-                outcome = self._filter.filter(nominal, state, now_s)
+                outcome = self._filter.filter(nominal, state, now_s, self._gains)
             command = np.asarray(outcome.u, dtype=np.float64)
             problem = self._guard.violation(command, self._last_command, dt_s)
             status, reason = _status_text(outcome.status), str(outcome.reason)
@@ -353,11 +373,12 @@ class SafetyRunner:
             self.counters.last_error = reason
             command = self._guard.safe_command(self._last_command, dt_s)
             outcome = None
-        fallback = nominal is None or outcome is None
+        fallback = nominal is None or outcome is None or status.startswith("fallback")
         active: tuple[str, ...]
         if outcome is None:
             active, slack, solve_time_s = (), np.zeros(0), self._timer() - start
             intervened = True
+            self._resync_filter(command, now_s)
         else:
             active = tuple(str(c) for c in outcome.active_constraints)
             slack = np.array(outcome.slack, dtype=np.float64).reshape(-1)
@@ -380,6 +401,13 @@ class SafetyRunner:
             ),  # fmt: skip
             now_s,
         )
+
+    def _resync_filter(self, command: FloatArray, now_s: float) -> None:
+        """Tell the filter what was really published, so its rate window starts there."""
+        try:
+            self._filter.reset(command, now_s)
+        except Exception as err:  # noqa: BLE001 - already on the guard's path; keep going
+            self.counters.last_error += f"; filter reset raised {type(err).__name__}: {err}"
 
     def shutdown_command(self) -> FloatArray:
         """The command to publish when the node stops: the safe target itself, no ramp.

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,14 +68,13 @@ class FakePolicy:
         return PolicyStep(action, np.array([self.state]), None)
 
 
-@dataclass
-class FakeResult:
+class FakeResult(NamedTuple):
     u: np.ndarray
     intervened: bool
     status: str
     reason: str = ""
     active_constraints: tuple[str, ...] = ()
-    slack: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slack: np.ndarray = np.zeros(0)
     solve_time_s: float = 1e-5
 
 
@@ -97,6 +95,13 @@ class FakeFilter:
         self.t_prev: float | None = None
         self.mode = "ok"
         self.states: list[Mapping[str, Any] | None] = []
+        self.gains: list[Any] = []
+        self.resets: list[tuple[Any, float | None]] = []
+
+    def reset(self, u_prev: Any = None, t: float | None = None) -> None:
+        self.resets.append((u_prev, t))
+        self.prev = None if u_prev is None else np.array(u_prev, dtype=float)
+        self.t_prev = t
 
     def _limit(self, target: np.ndarray, t: float | None) -> np.ndarray:
         u = target
@@ -107,10 +112,9 @@ class FakeFilter:
         self.prev, self.t_prev = u, t
         return u
 
-    def filter(
-        self, u_nominal: Any, state: Mapping[str, Any] | None = None, t: float | None = None
-    ):
+    def filter(self, u_nominal: Any, state=None, t: float | None = None, gains: Any = None):
         self.states.append(state)
+        self.gains.append(gains)
         if self.mode == "raise":
             raise ValueError("solver exploded")
         if self.mode == "garbage":
@@ -120,7 +124,7 @@ class FakeFilter:
         same = bool(np.array_equal(u, u_nom))
         return FakeResult(u, not same, "passthrough" if same else "optimal")
 
-    def fallback(self, reason: str, t: float | None = None):
+    def fallback(self, reason: str, t: float | None = None, state=None):
         if self.mode == "raise":
             raise ValueError("solver exploded")
         u = self._limit(np.zeros_like(self.lo), t)

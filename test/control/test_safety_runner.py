@@ -194,3 +194,33 @@ def test_counters_and_statuses():
 def test_config_validated(kwargs):
     with pytest.raises(ConfigError):
         SafetyRunnerConfig(**kwargs)
+
+
+def test_guard_override_resyncs_the_filter_rate_reference():
+    runner, f = make()
+    f.mode = "garbage"
+    runner.submit_nominal([0.5, 0.5], stamp_s=0.0, now_s=0.0)
+    tick = runner.tick(0.0)
+    assert f.resets == [(pytest.approx(tick.command), 0.0)]
+
+
+def test_gains_are_passed_to_the_filter():
+    runner, f = make()
+    runner.submit_nominal([0.1, 0.1], stamp_s=0.0, now_s=0.0, gains=[3.0])
+    runner.tick(0.0)
+    assert f.gains[-1].tolist() == [3.0]
+    runner.submit_nominal([0.1, 0.1], stamp_s=0.0, now_s=0.01)
+    runner.tick(0.01)
+    assert f.gains[-1] is None
+
+
+def test_filter_own_fallback_statuses_mark_fallback():
+    class Infeasible(FakeFilter):
+        def filter(self, u_nominal, state=None, t=None, gains=None):
+            result = self.fallback("hard constraints cannot all hold", t)
+            return result._replace(status="fallback_infeasible")
+
+    runner = SafetyRunner(Infeasible(), CommandGuard(LIMITS), CFG)
+    runner.submit_nominal([0.1, 0.1], stamp_s=0.0, now_s=0.0)
+    tick = runner.tick(0.0)
+    assert tick.fallback and tick.status == "fallback_infeasible" and tick.nominal is not None
