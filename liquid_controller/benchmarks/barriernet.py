@@ -18,7 +18,9 @@ Run: ``python -m liquid_controller.benchmarks.barriernet [--quick]``; writes
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -28,12 +30,12 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from liquid_controller.models.qp_layer import solve_qp
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "QPTH_PYTHON",
@@ -53,7 +55,8 @@ BATCH, VARIABLES, ROWS = 64, 2, 4
 GOAL_VS_CVXPYLAYERS, GOAL_VS_QPTH = 50.0, 5.0
 
 Problem = dict[str, np.ndarray]
-Solver = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+Solver = Callable[..., "torch.Tensor"]
+"""``(Q, q, G, h) -> u`` for a batch; torch is imported inside the functions (see the package)."""
 
 
 def make_problem(seed: int = 0, batch: int = BATCH, n: int = VARIABLES, m: int = ROWS) -> Problem:
@@ -74,6 +77,8 @@ def make_problem(seed: int = 0, batch: int = BATCH, n: int = VARIABLES, m: int =
 
 def _time_in_process(solve: Solver, problem: Problem, repeats: int) -> dict[str, Any]:
     """Time ``repeats`` forward + backward passes (after one warm-up); keep the last outputs."""
+    import torch
+
     tensors = [torch.from_numpy(problem[k]) for k in ("Q", "q", "G", "h")]
     w = torch.from_numpy(problem["w"])
     times = []
@@ -89,11 +94,18 @@ def _time_in_process(solve: Solver, problem: Problem, repeats: int) -> dict[str,
 
 
 def _ours(Q: torch.Tensor, q: torch.Tensor, G: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    from liquid_controller.models.qp_layer import solve_qp
+
     return solve_qp(Q, q, G, h).u
 
 
-def _ours_active(problem: Problem) -> torch.Tensor:
-    return solve_qp(*(torch.from_numpy(problem[k]) for k in ("Q", "q", "G", "h"))).active
+def _ours_active_rows(problem: Problem) -> int:
+    import torch
+
+    from liquid_controller.models.qp_layer import solve_qp
+
+    tensors = (torch.from_numpy(problem[k]) for k in ("Q", "q", "G", "h"))
+    return int(solve_qp(*tensors).active.sum())
 
 
 def cvxpylayers_solver(n: int, m: int, solver_args: dict[str, Any] | None = None) -> Solver:
@@ -109,6 +121,7 @@ def cvxpylayers_solver(n: int, m: int, solver_args: dict[str, Any] | None = None
         solver_args: passed to every call (default: cvxpylayers' own defaults).
     """
     import cvxpy as cp
+    import torch
     from cvxpylayers.torch import CvxpyLayer  # type: ignore[attr-defined]
 
     L_p, q_p, G_p, h_p = (
@@ -197,8 +210,11 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
             peer["speedup"] = peer["median_ms"] / ours_summary["median_ms"]
             peer["goal_speedup"] = goals[name]
             peer["goal_met"] = peer["speedup"] >= goals[name]
+    import torch
+
     return {
         "benchmark": "barriernet",
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": quick,
         "workload": {
             "batch": BATCH,
@@ -206,7 +222,7 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
             "inequality_rows": ROWS,
             "dtype": "float64",
             "pass": "forward + backward of sum(w * u), gradients to Q, q, G, h",
-            "active_rows": int(_ours_active(problem).sum()),
+            "active_rows": _ours_active_rows(problem),
         },
         "ours": ours_summary,
         "peers": peers,
@@ -217,7 +233,7 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
             "cvxpylayers": version("cvxpylayers"),
             "daqp": version("daqp"),
             "torch_threads": torch.get_num_threads(),
-            "machine": platform.machine(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         },
     }
 
@@ -227,6 +243,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     w = result["workload"]
     lines = [
         "# BarrierNet QP layer: forward + backward",
+        "",
+        f"Measured {result['date_utc']}.",
         "",
         f"Batch {w['batch']}, {w['variables']} variables, {w['inequality_rows']} inequality rows, "
         f"{w['dtype']}; {w['pass']}; {w['active_rows']} active rows over the batch. "
