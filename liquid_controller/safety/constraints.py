@@ -228,18 +228,29 @@ class ConstraintBuilder:
 
     # ------------------------------------------------------------------ rows
 
-    def window(self, u_prev: FloatArray, dt: float) -> RateWindow:
+    def window(
+        self,
+        u_prev: FloatArray,
+        dt: float,
+        out: tuple[FloatArray, FloatArray] | None = None,
+    ) -> RateWindow:
         """Return the box intersected with the rate window around ``u_prev``.
 
         Args:
             u_prev: (n,) the previous command (finite).
             dt: seconds since it was emitted (>= 0).
+            out: optional ``(lower, upper)`` arrays of shape (n,) to write into.
         """
+        if out is None:
+            out = (np.empty(self.n), np.empty(self.n))
+        lower, upper = out
         if self.rate_max is None:
-            return RateWindow(self.effort_min, self.effort_max, False)
+            lower[...] = self.effort_min
+            upper[...] = self.effort_max
+            return RateWindow(lower, upper, False)
         step = self.rate_max * dt
-        lower = np.maximum(self.effort_min, u_prev - step)
-        upper = np.minimum(self.effort_max, u_prev + step)
+        np.maximum(np.subtract(u_prev, step, out=lower), self.effort_min, out=lower)
+        np.minimum(np.add(u_prev, step, out=upper), self.effort_max, out=upper)
         missed = lower > upper
         if missed.any():
             nearest = np.clip(u_prev, self.effort_min, self.effort_max)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +25,7 @@ import numpy.typing as npt
 from liquid_controller.errors import ConfigError
 
 __all__ = [
+    "DaqpWorkspace",
     "QPProblem",
     "QPSolution",
     "QPStatus",
@@ -150,16 +150,17 @@ def solve(problem: QPProblem, solver: str = "daqp") -> QPSolution:
 
 # ------------------------------------------------------------------------------ backends
 
+# DAQP exit flags (https://darnstrom.github.io/daqp/parameters): 1 optimal, 2 soft optimal,
+# -1 infeasible, -2 cycling, -3 unbounded, -4 iteration limit, -5 nonconvex, -6 initial
+# working set overdetermined.
+_DAQP_INFEASIBLE = -1
+
 try:
     import daqp as _daqp
 except ImportError:  # pragma: no cover - daqp is a core dependency
     _daqp = None
 
 if _daqp is not None:
-    # DAQP exit flags (https://darnstrom.github.io/daqp/parameters): 1 optimal, 2 soft
-    # optimal, -1 infeasible, -2 cycling, -3 unbounded, -4 iteration limit, -5 nonconvex,
-    # -6 initial working set overdetermined.
-    _DAQP_INFEASIBLE = -1
 
     def _solve_daqp(problem: QPProblem) -> QPSolution:
         nx = problem.size
@@ -233,6 +234,33 @@ if _quadprog is not None:
     _BACKENDS["quadprog"] = _solve_quadprog
 
 
-def daqp_module() -> Any:
-    """Return the imported ``daqp`` module, or ``None`` when it is not installed."""
-    return _daqp
+class DaqpWorkspace:
+    """A DAQP model set up once for a fixed problem shape: the filter's hot path.
+
+    Each :meth:`solve` updates the cost vector, the bounds and (optionally) the rows in
+    the preallocated workspace and solves from a cold start (all constraint senses reset
+    to inactive), so a tick never depends on the previous tick's active set.
+
+    Args:
+        problem: a problem of the shape every later solve will have.
+    """
+
+    def __init__(self, problem: QPProblem) -> None:
+        if _daqp is None:  # pragma: no cover - daqp is a core dependency
+            raise ConfigError("solver", "daqp", "an installed daqp (pip install daqp)")
+        self._model = _daqp.Model()
+        self._sense = np.zeros(problem.lower.shape[0], dtype=np.int32)
+        self._model.setup(
+            problem.H, problem.f, problem.A, problem.upper, problem.lower, self._sense
+        )
+        self._model.settings = {"primal_tol": PRIMAL_TOL}
+
+    def solve(
+        self, f: FloatArray, lower: FloatArray, upper: FloatArray, A: FloatArray | None = None
+    ) -> tuple[FloatArray, QPStatus]:
+        """Solve with new ``f``, bounds and (if given) rows; return ``(x, status)``."""
+        self._model.update(f=f, A=A, bupper=upper, blower=lower, sense=self._sense)
+        x, _, flag, _ = self._model.solve()
+        if flag in (1, 2):
+            return x, QPStatus.OPTIMAL
+        return x, QPStatus.INFEASIBLE if flag == _DAQP_INFEASIBLE else QPStatus.ERROR

@@ -1,0 +1,531 @@
+r"""The safety filter: the last gate before the actuators.
+
+``SafetyFilter.filter(u_nominal, state, t)`` returns a command that satisfies every hard
+constraint (actuator box exactly; rate, force and hard barrier rows to 1e-9) and, when
+the nominal already satisfies everything, *is* the nominal, bit for bit. Otherwise it is
+the optimum of the QP in :mod:`.constraints` (soft barriers relaxed through slack), solved
+exactly by DAQP; see :mod:`.reference` for the same QP in cvxpy.
+
+Precedence when the hard constraints cannot all hold. The filter then emits the *safe
+command* (``fallback: zero`` -> zero effort, ``hold`` -> the last command) passed through
+as many hard constraints as can hold together, dropping them in this order:
+
+1. all of them: box, rate, force rows and barrier rows (soft ones with slack);
+2. barriers dropped: box, rate and force rows (:attr:`Enforced.LIMITS`);
+3. force rows dropped: box and rate (:attr:`Enforced.BOX_RATE`), where the safe command
+   is simply clipped into the rate window. Level 3 always exists: the box wins over the
+   rate limit if they ever disagree (see :mod:`.constraints`).
+
+With rate limits, the fallback is therefore a rate-limited ramp toward the safe command,
+never a jump. The same levels serve invalid input: a non-finite nominal or one beyond
+:data:`NOMINAL_LIMIT`, non-finite gains (status ``FALLBACK_INVALID_NOMINAL``) and a
+missing or non-finite state when the config needs one (``FALLBACK_INVALID_STATE``: level 1
+is skipped because the barriers cannot be evaluated). ``filter()`` raises only for
+programming errors: a nominal or gains of the wrong length, a state lacking a key.
+
+Time. The rate step is :math:`\Delta t`:
+
+- ``t is None``: :math:`\Delta t` = ``timing.period_s`` (fixed-rate callers);
+- first timed call (or after :meth:`SafetyFilter.reset` without ``t``): ``period_s``;
+- otherwise :math:`\Delta t = \min(t - t_{prev}, \text{max\_dt\_s})`;
+- ``t`` going backwards (a clock reset, a looping bag) or repeating: :math:`\Delta t = 0`
+  (the command is held) and ``t`` becomes the new reference; a non-finite ``t`` also
+  gives :math:`\Delta t = 0` and leaves the reference unchanged.
+
+The previous command starts as zero clipped into the box (an actuator at rest);
+:meth:`SafetyFilter.reset` sets it to a measured value.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from liquid_controller.errors import ConfigError, ObservationError
+from liquid_controller.safety.config import FallbackMode, SafetyConfig, load_config, parse_config
+from liquid_controller.safety.constraints import ConstraintBuilder
+from liquid_controller.safety.qp import DaqpWorkspace, QPProblem, QPStatus, available_solvers, solve
+
+__all__ = ["NOMINAL_LIMIT", "Enforced", "FilterResult", "FilterStatus", "SafetyFilter"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Hard rows (force, hard barriers) hold to this absolute tolerance; the box holds exactly.
+HARD_TOLERANCE = 1e-9
+#: A nominal entry with a larger magnitude is invalid (no actuator has such a range, and
+#: the QP loses precision for costs near 1e13).
+NOMINAL_LIMIT = 1e9
+#: A slack above this makes the status ``RELAXED``.
+SLACK_TOLERANCE = 1e-9
+
+
+class FilterStatus(enum.Enum):
+    """What the filter did this tick."""
+
+    PASSTHROUGH = "passthrough"
+    """The nominal satisfied everything and was returned unchanged."""
+    OPTIMAL = "optimal"
+    """The QP optimum, every barrier satisfied without slack."""
+    RELAXED = "relaxed"
+    """The QP optimum with some soft barrier relaxed through its slack."""
+    FALLBACK_INVALID_NOMINAL = "fallback_invalid_nominal"
+    """The nominal (or the gains) was non-finite or beyond ``NOMINAL_LIMIT``."""
+    FALLBACK_INVALID_STATE = "fallback_invalid_state"
+    """No state, or a non-finite one, while barriers or force functions need it."""
+    FALLBACK_INFEASIBLE = "fallback_infeasible"
+    """The hard constraints cannot all hold; see the precedence in the module docstring."""
+    FALLBACK_SOLVER_ERROR = "fallback_solver_error"
+    """The solver failed, or its answer broke a hard row, on a feasible problem."""
+    FALLBACK_REQUESTED = "fallback_requested"
+    """:meth:`SafetyFilter.fallback` was called (e.g. stale inputs)."""
+
+    @property
+    def fallback(self) -> bool:
+        """True for every ``FALLBACK_*`` status (the safe command was emitted)."""
+        return self.value.startswith("fallback")
+
+
+class Enforced(enum.Enum):
+    """Which hard constraints the emitted command satisfies (the precedence level)."""
+
+    ALL = "all"
+    """Box, rate, force rows and hard barriers."""
+    LIMITS = "limits"
+    """Box, rate and force rows; barriers dropped."""
+    BOX_RATE = "box_rate"
+    """Box and rate only; force rows dropped as well."""
+
+
+class FilterResult(NamedTuple):
+    """One tick's outcome.
+
+    Attributes:
+        u: (n,) the command to send (a fresh array, never aliased by the filter).
+        intervened: False only when ``u`` is the nominal unchanged.
+        status: :class:`FilterStatus`.
+        active_constraints: names of the constraints binding at ``u`` (e.g.
+            ``effort_max[left_wheel]``, ``rate_max[left_wheel]``, ``traction.upper``,
+            ``wheel_speed.upper[left_wheel]``); empty on passthrough.
+        slack: (m,) slack per barrier row (0 for hard rows and unrelaxed rows).
+        solve_time_s: wall time of the whole ``filter()`` call, seconds.
+        reason: a sentence on why, empty on passthrough and plain optimal solves.
+        enforced: :class:`Enforced`, which hard constraints ``u`` satisfies.
+    """
+
+    u: FloatArray
+    intervened: bool
+    status: FilterStatus
+    active_constraints: tuple[str, ...]
+    slack: FloatArray
+    solve_time_s: float
+    reason: str
+    enforced: Enforced = Enforced.ALL
+
+    @property
+    def fallback(self) -> bool:
+        """True when the safe command was emitted instead of a filtered nominal."""
+        return self.status.fallback
+
+
+class _Solved(NamedTuple):
+    """A checked solution ``x = [u; s]`` with its residuals ``L - M x`` and ``M x - U``."""
+
+    x: FloatArray
+    below: FloatArray
+    above: FloatArray
+    rows: int
+
+
+class SafetyFilter:
+    """The CBF-QP safety filter (see the module docstring for its guarantees).
+
+    The QP's data live in preallocated buffers over ``x = [u; s]``: bounds
+    ``L <= M x <= U`` with ``M = [I; A]`` and ``A = [[F, 0], [G, E]]`` (force rows, then
+    barrier rows). Each tick writes only what changed (the rate window, the barrier
+    bounds, and the rows of state-dependent entries) and hands the same arrays to DAQP.
+
+    Args:
+        config: a validated :class:`SafetyConfig` or the YAML mapping to validate.
+
+    Raises:
+        ConfigError: the config is invalid, names an unavailable solver, or its force
+            rows exclude every command in the actuator box together.
+    """
+
+    def __init__(self, config: SafetyConfig | Mapping[str, Any]) -> None:
+        self.config = config if isinstance(config, SafetyConfig) else parse_config(config)
+        b = self.builder = ConstraintBuilder(self.config)
+        if self.config.solver not in available_solvers():
+            raise ConfigError(
+                "solver", self.config.solver, "one of " + ", ".join(available_solvers())
+            )
+        self.n = n = b.n
+        k, m, ms = b.num_force_rows, b.num_barrier_rows, b.num_slacks
+        self._k, self._m, self._ms, nx = k, m, ms, n + ms
+        self._nx = nx
+        self._w2 = b.weights**2
+        self._H = np.diag(np.concatenate((self._w2, np.full(ms, b.slack_weight))))
+        self._soft_index = np.flatnonzero(b.soft)
+        self._fast_barriers = m > 0 and not b._plugins
+        # M = [I; A]; A is a view, so writing rows of A updates the check matrix too.
+        self._M = np.zeros((nx + k + m, nx))
+        self._M[:nx] = np.eye(nx)
+        self._A = self._M[nx:]
+        self._Mu = self._M[:, :n]
+        self._L = np.zeros(nx + k + m)
+        self._U = np.full(nx + k + m, np.inf)
+        self._force = slice(nx, nx + k)
+        self._barrier = slice(nx + k, nx + k + m)
+        # Views written every tick (slicing anew costs as much as the write).
+        self._L_u, self._U_u = self._L[:n], self._U[:n]
+        self._L_x, self._U_x = self._L[:nx], self._U[:nx]
+        self._L_barrier = self._L[self._barrier]
+        self._f = np.zeros(nx)
+        self._f_u = self._f[:n]
+        self._neg_w2 = -self._w2
+        if not b.force_dynamic:
+            force = b.force_rows(None)
+            self._A[:k, :n] = force.F
+            self._L[self._force] = force.lower
+            self._U[self._force] = force.upper
+        self._A[k:, :n] = b.joint_rows.G if b.joint_rows.rows == m else 0.0
+        self._A[k:, n:] = b.slack_matrix()
+        self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
+        self._a_changed = False
+        # Names for active-constraint reports, indexed like L and U.
+        self._names_lower = ["" for _ in range(nx)] + [f"{x}.lower" for x in b.force_names]
+        self._names_lower += list(b.barrier_names)
+        self._names_upper = ["" for _ in range(nx)] + [f"{x}.upper" for x in b.force_names]
+        self._names_upper += ["" for _ in range(m)]
+        self._fallback_target: FloatArray = np.clip(np.zeros(n), b.effort_min, b.effort_max)
+        self._u_prev: FloatArray = self._fallback_target.copy()
+        self._t_prev: float | None = None
+        self._check_force_rows_meet_box()
+        self._workspace = None
+        if self.config.solver == "daqp" and k + m > 0:
+            self._write_window(0.0)
+            self._workspace = DaqpWorkspace(self._problem(self._fallback_target, k + m))
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SafetyFilter:
+        """Load ``path`` (see :mod:`.config`) and build the filter."""
+        return cls(load_config(path))
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def u_prev(self) -> FloatArray:
+        """A copy of the last command emitted (or the initial one)."""
+        out: FloatArray = self._u_prev.copy()
+        return out
+
+    def reset(self, u_prev: Any = None, t: float | None = None) -> None:
+        """Forget the past: set the previous command and the time reference.
+
+        Args:
+            u_prev: (n,) the actuators' current effort (default: zero clipped into the box).
+            t: the time of ``u_prev`` in seconds (default: none; the next call uses
+                ``timing.period_s``).
+
+        Raises:
+            ObservationError: ``u_prev`` has the wrong shape or a non-finite entry.
+        """
+        if u_prev is None:
+            self._u_prev = self._fallback_target.copy()
+        else:
+            value = self._vector("u_prev", u_prev, self.n)
+            if not np.all(np.isfinite(value)):
+                raise ObservationError("u_prev", f"non-finite value {value.tolist()}")
+            self._u_prev = value.copy()
+        self._t_prev = None if t is None or not math.isfinite(t) else float(t)
+
+    def _advance_time(self, t: float | None) -> float:
+        timing = self.config.timing
+        if t is None:
+            self._t_prev = None
+            return timing.period_s
+        t = float(t)
+        if not math.isfinite(t):
+            return 0.0
+        previous, self._t_prev = self._t_prev, t
+        if previous is None:
+            return timing.period_s
+        return min(max(t - previous, 0.0), timing.max_dt_s)
+
+    def _vector(self, name: str, value: Any, size: int) -> FloatArray:
+        try:
+            array: FloatArray = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ObservationError(name, f"not numeric ({err}); expected {size} numbers") from None
+        if array.shape != (size,):
+            what = f"one per actuator {self.builder.names}" if name != "gains" else "class-K gains"
+            raise ObservationError(name, f"shape {array.shape}; expected ({size},), {what}")
+        return array
+
+    # ------------------------------------------------------------------ writing rows
+
+    def _write_window(self, dt: float) -> None:
+        self.builder.window(self._u_prev, dt, out=(self._L_u, self._U_u))
+
+    def _write_rows(self, state: Mapping[str, Any] | None, gains: FloatArray | None) -> str:
+        """Write this tick's force and barrier rows; return why they are unusable, or ''.
+
+        Sets ``self._force_ok`` (the force rows are valid even if the barriers are not).
+        """
+        b, n, k = self.builder, self.n, self._k
+        self._force_ok = True
+        if b.needs_state and state is None:
+            self._force_ok = not b.force_dynamic
+            return "no state given"
+        if b.force_dynamic:
+            force = b.force_rows(state)
+            if not (np.all(np.isfinite(force.F)) and np.all(force.lower <= force.upper)):
+                self._force_ok = False
+                return "force-limit function returned non-finite or crossed rows"
+            self._A[:k, :n] = force.F
+            self._L[self._force] = force.lower
+            self._U[self._force] = force.upper
+            self._a_changed = True
+        if self._m == 0:
+            return ""
+        G, bound = b.barrier_rows({} if state is None else state, gains)
+        if not math.isfinite(float(np.add.reduce(bound))):
+            return "state gives non-finite barrier rows"
+        self._L_barrier[...] = bound
+        if not self._fast_barriers:
+            if not np.all(np.isfinite(G)):
+                return "state gives non-finite barrier rows"
+            self._A[k:, :n] = G
+            self._a_changed = True
+        return ""
+
+    # ------------------------------------------------------------------ solving
+
+    def _problem(self, target: FloatArray, rows: int) -> QPProblem:
+        """Copy the current buffers into a QP over ``x = [u; s]`` with the first ``rows``."""
+        nx = self._nx
+        f = np.zeros(nx)
+        f[: self.n] = -self._w2 * target
+        end = nx + rows
+        return QPProblem(
+            H=self._H, f=f, A=self._A[:rows].copy(), lower=self._L[:end].copy(),
+            upper=self._U[:end].copy(),
+        )  # fmt: skip
+
+    def _solve(self, target: FloatArray, rows: int) -> tuple[_Solved | None, QPStatus]:
+        """Solve toward ``target`` with the first ``rows`` general rows; check the answer.
+
+        Returns ``(solved, status)``; ``solved`` (``x`` clipped into its bounds) is ``None``
+        unless optimal with every row within :data:`HARD_TOLERANCE`.
+        """
+        end = self._nx + rows
+        L, U = self._L[:end], self._U[:end]
+        if self._workspace is not None and rows == self._k + self._m:
+            np.multiply(self._neg_w2, target, out=self._f_u)
+            x, status = self._workspace.solve(self._f, L, U, self._A if self._a_changed else None)
+            self._a_changed = False
+        else:
+            solution = solve(self._problem(target, rows), self.config.solver)
+            x, status = solution.x, solution.status
+        if status is not QPStatus.OPTIMAL:
+            return None, status
+        np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
+        solved = self._residuals(x, rows)
+        if solved.below.max() > HARD_TOLERANCE or solved.above.max() > HARD_TOLERANCE:
+            return None, QPStatus.ERROR
+        return solved, QPStatus.OPTIMAL
+
+    def _residuals(self, x: FloatArray, rows: int) -> _Solved:
+        end = self._nx + rows
+        values = self._M[:end] @ x
+        return _Solved(x, self._L[:end] - values, values - self._U[:end], rows)
+
+    def _active(self, solved: _Solved) -> tuple[str, ...]:
+        """Names of the bounds and rows binding (within :data:`HARD_TOLERANCE`)."""
+        b, n = self.builder, self.n
+        names: list[str] = []
+        for i in np.flatnonzero(solved.below >= -HARD_TOLERANCE):
+            if i < n:
+                kind = "effort_min" if self._L[i] == b.effort_min[i] else "rate_max"
+                names.append(f"{kind}[{b.names[i]}]")
+            elif self._names_lower[i]:
+                names.append(self._names_lower[i])
+        for i in np.flatnonzero(solved.above >= -HARD_TOLERANCE):
+            if i < n:
+                kind = "effort_max" if self._U[i] == b.effort_max[i] else "rate_max"
+                names.append(f"{kind}[{b.names[i]}]")
+            elif self._names_upper[i]:
+                names.append(self._names_upper[i])
+        return tuple(names)
+
+    def _slack(self, x: FloatArray | None) -> FloatArray:
+        slack = np.zeros(self._m)
+        if x is not None and self._ms:
+            slack[self._soft_index] = x[self.n : self._nx]
+        return slack
+
+    # ------------------------------------------------------------------ public
+
+    def filter(
+        self,
+        u_nominal: Any,
+        state: Mapping[str, Any] | None = None,
+        t: float | None = None,
+        gains: Any = None,
+    ) -> FilterResult:
+        """Return the safe command closest to ``u_nominal`` (see the module docstring).
+
+        Args:
+            u_nominal: (n,) the nominal command in actuator order.
+            state: the state mapping (``joint_position``, ``joint_velocity``, plus what
+                plug-ins read); ``None`` if unavailable.
+            t: the time of this tick in seconds (any monotonic clock), or ``None``.
+            gains: flat class-K gains for the barriers (BarrierNet's head), default config.
+
+        Raises:
+            ObservationError: ``u_nominal`` or ``gains`` has the wrong shape, or ``state``
+                lacks a key or has a wrong-shaped array. Never for numeric trouble.
+        """
+        start = time.perf_counter()
+        u_nom = self._vector("u_nominal", u_nominal, self.n)
+        gain_array = None if gains is None else self._vector("gains", gains, self.builder.num_gains)
+        self._write_window(self._advance_time(t))
+        if not np.abs(u_nom).max() <= NOMINAL_LIMIT:
+            reason = f"nominal {u_nom.tolist()} is non-finite or beyond +-{NOMINAL_LIMIT:g}"
+            return self._fallback(FilterStatus.FALLBACK_INVALID_NOMINAL, reason, state, start)
+        if gain_array is not None and not (gain_array > 0.0).all():
+            reason = f"class-K gains {gain_array.tolist()} are not all > 0"
+            return self._fallback(FilterStatus.FALLBACK_INVALID_NOMINAL, reason, state, start)
+        if gain_array is not None and not np.isfinite(gain_array).all():
+            reason = f"class-K gains {gain_array.tolist()} are not all finite"
+            return self._fallback(FilterStatus.FALLBACK_INVALID_NOMINAL, reason, state, start)
+        problem = self._write_rows(state, gain_array)
+        if problem:
+            return self._fallback(FilterStatus.FALLBACK_INVALID_STATE, problem, state, start, True)
+        values = self._Mu @ u_nom
+        if (values >= self._L).all() and (values <= self._U).all():
+            return FilterResult(
+                self._emit(u_nom), False, FilterStatus.PASSTHROUGH, (), np.zeros(self._m),
+                time.perf_counter() - start, "",
+            )  # fmt: skip
+        rows = self._k + self._m
+        if rows == 0:  # a weighted projection onto a box is the clip
+            x = np.minimum(np.maximum(u_nom, self._L), self._U)
+            solved: _Solved | None = self._residuals(x, 0)
+            qp_status = QPStatus.OPTIMAL
+        else:
+            solved, qp_status = self._solve(u_nom, rows)
+        if solved is None:
+            status = FilterStatus.FALLBACK_INFEASIBLE
+            reason = "hard constraints cannot all hold"
+            if qp_status is not QPStatus.INFEASIBLE:
+                status = FilterStatus.FALLBACK_SOLVER_ERROR
+                reason = f"solver {self.config.solver} failed ({qp_status.value})"
+            return self._fallback(status, reason, state, start, True)
+        slack = self._slack(solved.x)
+        relaxed = bool(self._ms and slack.max() > SLACK_TOLERANCE)
+        u = solved.x[: self.n]
+        return FilterResult(
+            self._emit(u),
+            not (u == u_nom).all(),
+            FilterStatus.RELAXED if relaxed else FilterStatus.OPTIMAL,
+            self._active(solved),
+            slack,
+            time.perf_counter() - start,
+            "soft barriers relaxed through slack" if relaxed else "",
+        )
+
+    def fallback(
+        self, reason: str, t: float | None = None, state: Mapping[str, Any] | None = None
+    ) -> FilterResult:
+        """Emit the safe command (e.g. on stale inputs), ramped under the rate limit.
+
+        Args:
+            reason: why, copied into :attr:`FilterResult.reason`.
+            t: the time of this tick (same rules as :meth:`filter`).
+            state: the state, if still valid, so barriers can shape the safe command.
+        """
+        start = time.perf_counter()
+        self._write_window(self._advance_time(t))
+        return self._fallback(FilterStatus.FALLBACK_REQUESTED, reason, state, start)
+
+    def _fallback(
+        self,
+        status: FilterStatus,
+        reason: str,
+        state: Mapping[str, Any] | None,
+        start: float,
+        rows_written: bool = False,
+    ) -> FilterResult:
+        """Walk the precedence levels toward the safe command (module docstring)."""
+        hold = self.config.fallback is FallbackMode.HOLD
+        target = self._u_prev if hold else self._fallback_target
+        barriers_ok = rows_written and status is not FilterStatus.FALLBACK_INVALID_STATE
+        if not rows_written:
+            barriers_ok = not self._write_rows(state, None)
+        levels: list[tuple[int, Enforced]] = []
+        if barriers_ok:
+            levels.append((self._k + self._m, Enforced.ALL))
+        if self._force_ok:
+            levels.append((self._k, Enforced.LIMITS))
+        solved: _Solved | None = None
+        enforced = Enforced.BOX_RATE
+        for level_rows, level in levels:
+            solved, _ = self._solve(target, level_rows) if level_rows else (None, QPStatus.ERROR)
+            if solved is not None:
+                enforced = level
+                break
+        if solved is None:
+            x = np.zeros(self._nx)
+            x[: self.n] = np.minimum(np.maximum(target, self._L[: self.n]), self._U[: self.n])
+            solved = self._residuals(x, 0)
+        if status is FilterStatus.FALLBACK_INFEASIBLE and enforced is Enforced.ALL:
+            # The safe command met the whole hard set, so it was not infeasible after all.
+            status = FilterStatus.FALLBACK_SOLVER_ERROR
+            reason = f"solver {self.config.solver} reported the nominal's QP infeasible"
+        if enforced is Enforced.LIMITS and self._m:
+            reason += "; barriers dropped"
+        elif enforced is Enforced.BOX_RATE and self._k + self._m:
+            reason += "; barriers and force limits dropped"
+        return FilterResult(
+            self._emit(solved.x[: self.n]),
+            True,
+            status,
+            self._active(solved),
+            self._slack(solved.x if enforced is Enforced.ALL else None),
+            time.perf_counter() - start,
+            f"{reason}; safe command ({self.config.fallback.value})",
+            enforced,
+        )
+
+    def _emit(self, u: FloatArray) -> FloatArray:
+        """Remember ``u`` as the previous command; return a copy nobody else holds."""
+        self._u_prev = u.copy()
+        out: FloatArray = u.copy()
+        return out
+
+    def _check_force_rows_meet_box(self) -> None:
+        b = self.builder
+        if b.force_dynamic or b.num_force_rows == 0:
+            return
+        force = b.force_rows(None)
+        problem = QPProblem(
+            H=np.eye(self.n),
+            f=np.zeros(self.n),
+            A=force.F,
+            lower=np.concatenate((b.effort_min, force.lower)),
+            upper=np.concatenate((b.effort_max, force.upper)),
+        )
+        if not solve(problem, self.config.solver).found:
+            raise ConfigError(
+                "force_limits",
+                [f.name for f in self.config.force_limits],
+                "rows that some command inside the actuator box satisfies together",
+            )
