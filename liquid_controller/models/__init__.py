@@ -28,6 +28,10 @@ _LAZY = {
     "WiredCfCCell": "cells",
     "LTCCell": "cells",
     "from_ncps": "convert",
+    "LiquidPolicy": "policy",
+    "TorchPolicy": "policy",
+    "default_policy_config": "policy",
+    "default_policy_spec": "policy",
 }
 
 __all__ = [
@@ -38,10 +42,14 @@ __all__ = [
     "FullyConnected",
     "LTC",
     "LTCCell",
+    "LiquidPolicy",
     "LiquidRNN",
     "Random",
+    "TorchPolicy",
     "WiredCfCCell",
     "Wiring",
+    "default_policy_config",
+    "default_policy_spec",
     "from_ncps",
     "wiring_from_config",
 ]

@@ -502,6 +502,9 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
 
     The constructor is called with the stored arguments (which validates them),
     then the stored matrices replace whatever it generated; nothing is re-drawn.
+    A config with only ``type`` and ``args`` (and optionally ``input_dim``)
+    describes a fresh wiring: it is generated from its seed instead (and built
+    when ``input_dim`` is given).
 
     Raises:
         ConfigError: naming the key (``wiring.type``, ``wiring.args``,
@@ -509,7 +512,7 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
     """
     if not isinstance(config, Mapping):
         raise ConfigError("wiring", config, "a mapping from Wiring.get_config()")
-    for key in ("type", "args", "input_dim", "adjacency_matrix", "sensory_adjacency_matrix"):
+    for key in ("type", "args"):
         if key not in config:
             raise ConfigError(f"wiring.{key}", None, "present (see Wiring.get_config())")
     cls = _WIRING_TYPES.get(config["type"])
@@ -523,17 +526,23 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
     except TypeError as err:
         expected = f"arguments of {cls.__name__} ({err})"
         raise ConfigError("wiring.args", dict(args), expected) from None
-    adjacency = _polarity_matrix(
+    input_dim = config.get("input_dim")
+    if input_dim is not None:
+        _check_int("wiring.input_dim", input_dim, minimum=1)
+    if "adjacency_matrix" not in config:
+        if "sensory_adjacency_matrix" in config:
+            raise ConfigError("wiring.adjacency_matrix", None, "present with the sensory matrix")
+        if input_dim is not None:
+            wiring.build(int(input_dim))
+        return wiring
+    wiring.adjacency_matrix = _polarity_matrix(
         "wiring.adjacency_matrix", config["adjacency_matrix"], (wiring.units, wiring.units)
     )
-    wiring.adjacency_matrix = adjacency
-    input_dim = config["input_dim"]
-    sensory = config["sensory_adjacency_matrix"]
+    sensory = config.get("sensory_adjacency_matrix")
     if input_dim is None:
         if sensory is not None:
             raise ConfigError("wiring.input_dim", None, "an integer when a sensory matrix is given")
         return wiring
-    _check_int("wiring.input_dim", input_dim, minimum=1)
     if sensory is None:
         raise ConfigError("wiring.sensory_adjacency_matrix", None, "a matrix (input_dim is set)")
     wiring.input_dim = int(input_dim)

@@ -169,6 +169,18 @@ def test_unbuilt_round_trip_then_build_matches_fresh_build():
     np.testing.assert_array_equal(restored.sensory_adjacency_matrix, fresh.sensory_adjacency_matrix)
 
 
+def test_seed_only_config_generates_the_seeded_wiring():
+    fresh = AutoNCP(12, 3, seed=9)
+    fresh.build(5)
+    config = {"type": "AutoNCP", "args": {"units": 12, "output_size": 3, "seed": 9}, "input_dim": 5}
+    generated = wiring_from_config(config)
+    np.testing.assert_array_equal(generated.adjacency_matrix, fresh.adjacency_matrix)
+    np.testing.assert_array_equal(
+        generated.sensory_adjacency_matrix, fresh.sensory_adjacency_matrix
+    )
+    assert not wiring_from_config({"type": "AutoNCP", "args": config["args"]}).is_built()
+
+
 def test_ncp_layers_and_types():
     wiring = AutoNCP(19, 2)
     assert wiring.layer_sizes() == [11, 6, 2]
@@ -225,6 +237,7 @@ def test_build_conflict_and_bad_synapses():
 @pytest.mark.parametrize(
     ("mutate", "key"),
     [
+        (lambda c: c.pop("args"), "wiring.args"),
         (lambda c: c.pop("adjacency_matrix"), "wiring.adjacency_matrix"),
         (lambda c: c.update(type="Nope"), "wiring.type"),
         (lambda c: c.update(adjacency_matrix=[[0]]), "wiring.adjacency_matrix"),
