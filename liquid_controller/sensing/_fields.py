@@ -65,16 +65,18 @@ def get_finite_components(msg: object, name: str, components: str) -> FloatArray
             not finite; ``field`` is e.g. ``"angular_velocity.y"``.
     """
     parent = get_field(msg, name)
-    values = np.empty(len(components), dtype=np.float64)
-    for index, component in enumerate(components):
-        path = f"{name}.{component}"
-        value = get_field(parent, component, path)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL_TYPES):
-            raise MessageConversionError(path, f"got {value!r}; expected a number")
-        if not math.isfinite(value):
-            raise MessageConversionError(path, f"got {value!r}; expected a finite number")
-        values[index] = value
-    return values
+    values = []
+    for component in components:
+        value: Any = getattr(parent, component, None)
+        real = isinstance(value, _REAL_TYPES) and not isinstance(value, (bool, np.bool_))
+        if not (real and math.isfinite(value)):
+            path = f"{name}.{component}"
+            if value is None:  # missing (or None): name it like get_field does
+                get_field(parent, component, path)
+            expected = "a finite number" if real else "a number"
+            raise MessageConversionError(path, f"got {value!r}; expected {expected}")
+        values.append(float(value))
+    return np.array(values, dtype=np.float64)
 
 
 def as_float_vector(values: Any, name: str) -> FloatArray:

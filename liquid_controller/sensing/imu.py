@@ -9,6 +9,7 @@ builds the 6-vector a policy consumes and refuses a message that lacks a part.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -87,7 +88,7 @@ def read_imu(msg: object) -> ImuReading:
         )
     orientation = quantities["orientation"]
     if orientation is not None:
-        norm = float(np.linalg.norm(orientation))
+        norm = math.hypot(*orientation)
         if norm < _MIN_QUATERNION_NORM:
             raise MessageConversionError(
                 "orientation",

@@ -114,6 +114,12 @@ def test_duck_typed_objects_and_missing_fields():
     np.testing.assert_array_equal(reading.orientation_xyzw, [0, 0, 0, 1])
     np.testing.assert_array_equal(imu_to_vector(PlainImu()), [4, 5, 6, 1, 2, 3])
 
+    PlainImu.angular_velocity = Axis(x=1, y=True, z=3)
+    with pytest.raises(MessageConversionError, match="got True; expected a number") as info:
+        read_imu(PlainImu())
+    assert info.value.field == "angular_velocity.y"
+    PlainImu.angular_velocity = Axis(x=1, y=2, z=3)
+
     PlainImu.linear_acceleration = Axis(x=4, y=5)
     with pytest.raises(MessageConversionError, match="missing") as info:
         read_imu(PlainImu())
