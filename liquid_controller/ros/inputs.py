@@ -1,0 +1,221 @@
+"""Sensor subscriptions: ROS message -> numpy (``liquid_controller.sensing``) -> runner.
+
+:class:`PolicyInputs` feeds a ``PolicyRunner`` (``policy_node`` and the composed
+``controller_node``). Only the inputs the loaded policy needs are subscribed: the camera
+when its spec has an image, the IMU when it has an ``imu`` vector. Joint states come
+through one :class:`JointStateInput` per node, mapped by name once and handed to every
+consumer (the policy's ``joint_position`` / ``joint_velocity`` inputs, the safety runner).
+A message that does not convert (unknown encoding, NaN, missing joint ...) is dropped and
+counted per input by the runner; it never reaches the policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CompressedImage, Image, Imu, JointState
+
+from liquid_controller.control.policy_runner import IMAGE_INPUT, PolicyRunner
+from liquid_controller.errors import ConfigError, MessageConversionError
+from liquid_controller.sensing import (
+    JointSample,
+    JointStateMapper,
+    header_stamp_ns,
+    image_to_rgb,
+    imu_to_vector,
+    resize_rgb,
+)
+
+__all__ = [
+    "CAMERA_TOPIC",
+    "COMPRESSED_CAMERA_TOPIC",
+    "IMU_INPUT",
+    "IMU_TOPIC",
+    "JOINT_POSITION_INPUT",
+    "JOINT_STATE_INPUT",
+    "JOINT_STATES_TOPIC",
+    "JOINT_VELOCITY_INPUT",
+    "JointConsumer",
+    "JointStateInput",
+    "PolicyInputs",
+]
+
+# Relative names: identical to /camera/image_raw ... in the root namespace, and pushed into a
+# robot's namespace when the node is launched in one. Remap them like any ROS topic.
+CAMERA_TOPIC = "camera/image_raw"
+COMPRESSED_CAMERA_TOPIC = "camera/image_raw/compressed"
+IMU_TOPIC = "imu/data"
+JOINT_STATES_TOPIC = "joint_states"
+IMU_INPUT = "imu"
+JOINT_STATE_INPUT = "joint_state"
+JOINT_POSITION_INPUT = "joint_position"
+JOINT_VELOCITY_INPUT = "joint_velocity"
+NS_PER_S = 1e9
+
+
+class PolicyInputs:
+    """Subscribe the sensors a policy needs and feed them to its runner.
+
+    Args:
+        node: the node owning the subscriptions.
+        runner: receives the converted samples (``submit`` / ``record_drop``).
+        now_s: the node clock in seconds (simulation time under ``use_sim_time``).
+        camera_transport: ``"raw"`` (sensor_msgs/Image) or ``"compressed"``.
+        qos: sensor QoS profile.
+        on_camera: called after each accepted camera frame with the callback's start
+            time (``time.perf_counter``), for ``trigger:=camera``.
+        on_message: called with (input name, now) for every arriving message (rates).
+
+    Raises:
+        ConfigError: unknown camera transport.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        runner: PolicyRunner,
+        now_s: Callable[[], float],
+        *,
+        camera_transport: str,
+        qos: QoSProfile,
+        on_camera: Callable[[float], None] | None = None,
+        on_message: Callable[[str, float], None] | None = None,
+    ) -> None:
+        if camera_transport not in ("raw", "compressed"):
+            raise ConfigError("camera_transport", camera_transport, "'raw' or 'compressed'")
+        self._runner = runner
+        self._now_s = now_s
+        self._on_camera = on_camera
+        self._on_message = on_message or _ignore
+        names = set(runner.input_names)
+        self.subscriptions: list[Any] = []
+        if IMAGE_INPUT in names:
+            msg_type, topic = (
+                (Image, CAMERA_TOPIC)
+                if camera_transport == "raw"
+                else (CompressedImage, COMPRESSED_CAMERA_TOPIC)
+            )
+            self.subscriptions.append(
+                node.create_subscription(msg_type, topic, self._on_image_msg, qos)
+            )
+        if IMU_INPUT in names:
+            self.subscriptions.append(
+                node.create_subscription(Imu, IMU_TOPIC, self._on_imu_msg, qos)
+            )
+        self.joint_inputs = tuple(
+            n for n in (JOINT_POSITION_INPUT, JOINT_VELOCITY_INPUT) if n in names
+        )
+
+    def _on_image_msg(self, msg: Any) -> None:
+        started = time.perf_counter()
+        now = self._now_s()
+        self._on_message(IMAGE_INPUT, now)
+        try:
+            height, width, _ = self._runner.input_shape(IMAGE_INPUT)
+            image = resize_rgb(image_to_rgb(msg), height, width)
+            stamp = header_stamp_ns(msg) / NS_PER_S
+        except MessageConversionError as err:
+            self._runner.record_drop(IMAGE_INPUT, str(err))
+            return
+        accepted = self._runner.submit(IMAGE_INPUT, image, stamp_s=stamp, now_s=now) is None
+        if accepted and self._on_camera is not None:
+            self._on_camera(started)
+
+    def _on_imu_msg(self, msg: Any) -> None:
+        now = self._now_s()
+        self._on_message(IMU_INPUT, now)
+        try:
+            vector = imu_to_vector(msg)
+            stamp = header_stamp_ns(msg) / NS_PER_S
+        except MessageConversionError as err:
+            self._runner.record_drop(IMU_INPUT, str(err))
+            return
+        self._runner.submit(IMU_INPUT, vector, stamp_s=stamp, now_s=now)
+
+    def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
+        """Submit the policy's joint inputs from a converted joint state."""
+        for name in self.joint_inputs:
+            values = sample.position if name == JOINT_POSITION_INPUT else sample.velocity
+            if values is None:
+                self._runner.record_drop(name, "joint state has no velocity")
+            else:
+                self._runner.submit(name, values, stamp_s=stamp_s, now_s=now_s)
+
+    def reject_joints(self, reason: str) -> None:
+        """Count a joint state that did not convert against the policy's joint inputs."""
+        for name in self.joint_inputs:
+            self._runner.record_drop(name, reason)
+
+
+def _ignore(name: str, now_s: float) -> None:
+    """Default ``on_message``: no rate metering."""
+
+
+class JointConsumer(Protocol):
+    """Something fed by :class:`JointStateInput` (the policy side, the safety side)."""
+
+    def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
+        """Take a joint state mapped onto the configured joint order."""
+        ...
+
+    def reject_joints(self, reason: str) -> None:
+        """Count a joint state that did not convert."""
+        ...
+
+
+class JointStateInput:
+    """One ``joint_states`` subscription feeding every consumer, each mapped by name.
+
+    Each consumer names the joints it needs in its own order (actuator order for the
+    safety runner, the spec's order for the policy); the message order does not matter.
+
+    Args:
+        node: the node owning the subscription.
+        qos: sensor QoS profile.
+        now_s: the node clock in seconds.
+        consumers: ``(joint_names, consumer)`` pairs.
+        on_message: called with (``"joint_state"``, now) for every arriving message.
+
+    Raises:
+        ConfigError: a consumer's joint names are empty or repeated.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        qos: QoSProfile,
+        now_s: Callable[[], float],
+        consumers: Sequence[tuple[Sequence[str], JointConsumer]],
+        on_message: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self._now_s = now_s
+        self._on_message = on_message or _ignore
+        self._consumers = []
+        for names, consumer in consumers:
+            if not names:
+                raise ConfigError("joint_names", list(names), "the joint names to read (non-empty)")
+            self._consumers.append((JointStateMapper(names), consumer))
+        self.subscription = node.create_subscription(
+            JointState, JOINT_STATES_TOPIC, self._on_msg, qos
+        )
+
+    def _on_msg(self, msg: Any) -> None:
+        now = self._now_s()
+        self._on_message(JOINT_STATE_INPUT, now)
+        try:
+            stamp = header_stamp_ns(msg) / NS_PER_S
+        except MessageConversionError as err:
+            for _, consumer in self._consumers:
+                consumer.reject_joints(str(err))
+            return
+        for mapper, consumer in self._consumers:
+            try:
+                sample = mapper.map(msg)
+            except MessageConversionError as err:
+                consumer.reject_joints(str(err))
+                continue
+            consumer.accept_joints(sample, stamp, now)

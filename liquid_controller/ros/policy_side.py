@@ -1,0 +1,207 @@
+"""The policy half of a node: runner, sensor inputs, ``~/policy_state``, ``~/reset_state``.
+
+Shared by ``policy_node`` (which publishes the nominal command) and the composed
+``controller_node`` (which hands the nominal to its safety half in the same tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from liquid_controller.control.policy_loading import load_policy
+from liquid_controller.msg import PolicyState
+from rclpy.node import Node
+from rclpy.time import Time
+from std_srvs.srv import Trigger
+
+from liquid_controller.control.diagnostics import DiagnosticRecord, PolicyDiagnostics
+from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerConfig, PolicyTick
+from liquid_controller.errors import ConfigError
+from liquid_controller.ros.inputs import PolicyInputs
+from liquid_controller.ros.messages import policy_state_msg
+from liquid_controller.ros.node_base import log_freshness
+from liquid_controller.ros.paths import default_model_path
+from liquid_controller.ros.qos import command_qos, sensor_qos
+from liquid_controller.runtime.spec import Policy
+
+__all__ = ["PolicySide", "PolicyTriggered", "resolve_model_path", "runner_config", "stamp_msg"]
+
+
+def stamp_msg(seconds: float) -> Any:
+    """Seconds (node or header time) -> ``builtin_interfaces/Time``."""
+    return Time(nanoseconds=round(seconds * 1e9)).to_msg()
+
+
+def resolve_model_path(value: str) -> str:
+    """``model_path`` parameter -> file (empty: the installed default policy)."""
+    return value or str(default_model_path())
+
+
+def runner_config(values: Mapping[str, Any]) -> PolicyRunnerConfig:
+    """Policy runner settings from the node's parameter values."""
+    return PolicyRunnerConfig(
+        input_timeout_s=float(values["input_timeout_s"]),
+        nominal_period_s=1.0 / float(values["rate_hz"]),
+        max_dt_s=float(values["max_dt_s"]),
+        reset_on_resume=bool(values["reset_on_resume"]),
+    )
+
+
+def _neuron_types(policy: Policy) -> list[str]:
+    """Role of each neuron for ``PolicyState``, if the policy exposes them."""
+    types = getattr(policy, "neuron_types", None)
+    if callable(types):
+        types = types()
+    return [str(t) for t in types] if types is not None else []
+
+
+class PolicySide:
+    """Everything of a node that concerns the policy.
+
+    Args:
+        node: the owning node (parameters already declared).
+        params: its parameter values.
+        on_camera: called after each accepted camera frame (``trigger:=camera``), or ``None``.
+    """
+
+    def __init__(
+        self, node: Node, params: Mapping[str, Any], on_camera: Callable[[float], None] | None
+    ) -> None:
+        self._node = node
+        policy = load_policy(resolve_model_path(params["model_path"]))
+        self.runner = PolicyRunner(policy, runner_config(params))
+        self._neuron_types = _neuron_types(policy)
+        self.diagnostics = PolicyDiagnostics(self.runner, node.get_name())
+        self.publish_state = bool(params["publish_policy_state"])
+        self.inputs = PolicyInputs(
+            node,
+            self.runner,
+            self._now_s,
+            camera_transport=params["camera_transport"],
+            qos=sensor_qos(params["sensor_qos_depth"], params["sensor_qos_reliability"]),
+            on_camera=on_camera,
+            on_message=self.diagnostics.on_message,
+        )
+        self._state_pub = node.create_publisher(
+            PolicyState, "~/policy_state", command_qos(params["command_qos_depth"])
+        )
+        self._reset_srv = node.create_service(Trigger, "~/reset_state", self._on_reset)
+
+    def _now_s(self) -> float:
+        return float(self._node.get_clock().now().nanoseconds) * 1e-9
+
+    def joint_names(self, override: list[str]) -> list[str]:
+        """Joint order of the policy's joint inputs: the parameter, else the spec's fields."""
+        if override:
+            return list(override)
+        for vector in self.runner.spec.vectors:
+            if vector.name in self.inputs.joint_inputs:
+                return list(vector.fields)
+        return []
+
+    def _on_reset(self, request: Any, response: Any) -> Any:
+        self.runner.reset()
+        response.success = True
+        response.message = "hidden state reset; the next policy_state reports state_reset"
+        self._node.get_logger().info("hidden state reset by ~/reset_state")
+        return response
+
+    def publish(self, tick: PolicyTick) -> None:
+        """Publish ``~/policy_state`` for a tick that stepped the network."""
+        if tick.step is None or not self.publish_state:
+            return
+        stamp_s = tick.stamp_s if tick.stamp_s is not None else self._now_s()
+        self._state_pub.publish(
+            policy_state_msg(
+                stamp=stamp_msg(stamp_s),
+                frame_id="",
+                activity=tick.step.activity,
+                neuron_types=self._neuron_types,
+                dt_s=tick.dt_s,
+                inference_time_s=tick.inference_time_s,
+                state_reset=tick.state_reset,
+            )
+        )
+
+    def log_transitions(self, tick: PolicyTick) -> None:
+        """Log inputs going stale or fresh (once per change) and policy errors."""
+        logger = self._node.get_logger()
+        log_freshness(logger, tick.transitions, "no nominal command until it is fresh")
+        if tick.error:
+            logger.error(f"policy step failed: {tick.error}", throttle_duration_sec=5.0)
+
+    def records(self, now_s: float) -> list[DiagnosticRecord]:
+        """Diagnostic records of the policy half."""
+        return self.diagnostics.records(now_s)
+
+    def prepare(
+        self, changes: Mapping[str, Any], values: Mapping[str, Any], action_size: int
+    ) -> Callable[[], None]:
+        """Check parameter changes and load a new model; return the step that applies them.
+
+        Nothing changes until the returned function is called, and it cannot fail: a node
+        prepares every half first, then commits all of them (all-or-nothing).
+
+        Args:
+            changes: the changed parameters.
+            values: all parameter values after the change.
+            action_size: actuators downstream; a new model must have this many actions.
+
+        Raises:
+            LiquidControllerError: invalid settings, or the new model cannot be loaded or
+                does not fit (other inputs, other action size).
+        """
+        config = runner_config(values)
+        new_policy = None
+        if "model_path" in changes:
+            new_policy = load_policy(resolve_model_path(values["model_path"]))
+            self._check_fits(new_policy, values["model_path"], action_size)
+        publish_state = bool(values["publish_policy_state"])
+
+        def commit() -> None:
+            if new_policy is not None:
+                self.runner.replace_policy(new_policy)
+                self._neuron_types = _neuron_types(new_policy)
+            if config != self.runner.config:
+                self.runner.reconfigure(config)
+            self.publish_state = publish_state
+
+        return commit
+
+    def _check_fits(self, policy: Policy, path: str, action_size: int) -> None:
+        """A new model must need the inputs subscribed at start-up and fit the actuators."""
+        if policy.spec.action.size != action_size:
+            raise ConfigError(
+                "model_path", path, f"a policy with {action_size} actions (one per actuator)"
+            )
+        current = PolicyRunner(policy).input_names
+        if set(current) != set(self.runner.input_names):
+            raise ConfigError(
+                "model_path",
+                path,
+                f"a policy with the inputs {sorted(self.runner.input_names)} of the running "
+                f"one (it needs {sorted(current)}); restart the node to change inputs",
+            )
+
+
+class PolicyTriggered:
+    """Mixin of the nodes with a policy half: what starts a step (``trigger`` parameter).
+
+    ``timer``: every timer period. ``camera``: each accepted camera frame; the timer then
+    steps only while an input is stale, so the safe command still goes out on time.
+    """
+
+    # Provided by the node class (ControlNode) this is mixed into.
+    params: dict[str, Any]
+    policy: PolicySide
+    run_tick: Callable[[float], None]
+
+    def _on_camera(self, started_s: float) -> None:
+        if self.params["trigger"] == "camera":
+            self.run_tick(started_s)
+
+    def _timer_due(self, now_s: float) -> bool:
+        if self.params["trigger"] == "timer":
+            return True
+        return bool(self.policy.runner.watchdog.stale_inputs(now_s))

@@ -1,0 +1,123 @@
+"""Process entry point and callback guard shared by the nodes.
+
+Why rclpy's own SIGINT handler is not installed: it shuts the context down
+before our code runs, and a shut-down context cannot publish. The downstream
+forward controllers hold the last command forever, so on SIGINT/SIGTERM the
+node must still publish its safe command once; we therefore let Python raise
+``KeyboardInterrupt`` in the spinning thread, publish, then shut down.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Protocol, TypeVar
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+
+__all__ = ["CallbackGuard", "SafeStoppable", "run_node"]
+
+_R = TypeVar("_R")
+
+
+class SafeStoppable(Protocol):
+    """A node that can publish its safe command before it goes away."""
+
+    def stop_safely(self, reason: str) -> None:
+        """Publish the safe command and stop publishing anything else."""
+        ...
+
+    def destroy_node(self) -> None:
+        """Release the node's ROS resources."""
+        ...
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None) -> int:
+    """Create the node, spin it until SIGINT/SIGTERM or external shutdown, stop it safely.
+
+    A node that cannot start (bad parameter, missing model) logs one line naming the
+    problem and the process exits with status 1, without a traceback.
+
+    Returns:
+        The process exit status.
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    node: SafeStoppable | None = None
+    status = 0
+    reason = "shutdown"
+    try:
+        node = factory()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)  # type: ignore[arg-type]
+        executor.spin()
+    except KeyboardInterrupt:
+        reason = "shutdown (signal)"
+    except ExternalShutdownException:
+        reason = "shutdown (external)"
+    except Exception as err:  # a failed start: one clear line, not a traceback
+        print(f"[liquid_controller] fatal: {type(err).__name__}: {err}", file=sys.stderr)
+        status = 1
+    finally:
+        if node is not None:
+            node.stop_safely(reason)
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return status
+
+
+class CallbackGuard:
+    """Run callbacks so that an exception is counted and logged once, never re-raised.
+
+    The first exception of each (callback, type) pair is logged with its traceback;
+    later ones only increase ``count``. ``on_error`` (e.g. publish the safe command)
+    runs on every exception.
+
+    Args:
+        log_error: logs one message (``node.get_logger().error``).
+        on_error: called with the callback name after each exception.
+    """
+
+    def __init__(self, log_error: Callable[[str], Any], on_error: Callable[[str], None]) -> None:
+        self._log_error = log_error
+        self._on_error = on_error
+        self._seen: set[tuple[str, type[BaseException]]] = set()
+        self.count = 0
+        self.last_error = ""
+
+    def wrap(self, name: str, callback: Callable[..., _R]) -> Callable[..., _R | None]:
+        """Return ``callback`` guarded under ``name``."""
+
+        def guarded(*args: Any) -> _R | None:
+            try:
+                return callback(*args)
+            except Exception as err:
+                self._handle(name, err)
+                return None
+
+        return guarded
+
+    def _handle(self, name: str, err: Exception) -> None:
+        self.count += 1
+        self.last_error = f"{name}: {type(err).__name__}: {err}"
+        key = (name, type(err))
+        if key not in self._seen:
+            self._seen.add(key)
+            self._log_error(
+                f"exception in {name} (logged once per type; counted in diagnostics): "
+                + "".join(traceback.format_exception(type(err), err, err.__traceback__))
+            )
+        try:
+            self._on_error(name)
+        except Exception as nested:  # never let the fallback itself crash the executor
+            self.count += 1
+            self.last_error = f"{name} fallback: {type(nested).__name__}: {nested}"

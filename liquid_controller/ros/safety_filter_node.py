@@ -1,0 +1,112 @@
+"""``safety_filter_node``: nominal command + joint states -> CBF-QP filter -> actuator command.
+
+Each nominal command is filtered and published as it arrives (no extra wait for a
+timer). The timer (``rate_hz``) is the watchdog: while the nominal is stale, never came,
+or is withdrawn (an EMPTY nominal from ``policy_node``), it publishes the safe command
+every period, ramped under the rate limits. Joint states are mapped by the actuator names
+of the safety config.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from std_msgs.msg import Float64MultiArray
+
+from liquid_controller.control.diagnostics import DiagnosticRecord
+from liquid_controller.control.parameters import SAFETY_FILTER_NODE_PARAMETERS
+from liquid_controller.control.safety_runner import JOINT_STATE_INPUT, NOMINAL_INPUT
+from liquid_controller.ros.inputs import JointStateInput
+from liquid_controller.ros.node_base import ControlNode
+from liquid_controller.ros.process import run_node
+from liquid_controller.ros.qos import command_qos, sensor_qos
+from liquid_controller.ros.safety_side import SafetySide
+
+__all__ = ["NOMINAL_TOPIC", "SafetyFilterNode", "main"]
+
+# Relative: the launch file remaps it to policy_node/nominal_command.
+NOMINAL_TOPIC = "nominal_command"
+WITHDRAWN = "policy has no command (empty nominal: stale inputs or policy error)"
+
+
+class SafetyFilterNode(ControlNode):
+    """The safety filter alone, between ``policy_node`` and the actuator controller."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("safety_filter_node", SAFETY_FILTER_NODE_PARAMETERS, **kwargs)
+
+    def _build(self) -> None:
+        params = self.params
+        self.safety = SafetySide(self, params)
+        self._withdrawn = False
+        self._joints = JointStateInput(
+            self,
+            sensor_qos(params["sensor_qos_depth"], params["sensor_qos_reliability"]),
+            self.now_s,
+            [(self.safety.actuator_names, self.safety)],
+            on_message=self.safety.diagnostics.on_message,
+        )
+        self._nominal_sub = self.create_subscription(
+            Float64MultiArray,
+            NOMINAL_TOPIC,
+            self.guard.wrap("nominal callback", self._on_nominal),
+            command_qos(params["command_qos_depth"]),
+        )
+
+    def _on_nominal(self, msg: Any) -> None:
+        started = time.perf_counter()
+        now = self.now_s()
+        runner = self.safety.runner
+        self.safety.diagnostics.on_message(NOMINAL_INPUT, now)
+        data = np.frombuffer(msg.data, dtype=np.float64) if len(msg.data) else np.zeros(0)
+        if data.size == 0:
+            runner.withdraw_nominal(WITHDRAWN)
+            self._withdrawn = True
+        elif runner.submit_nominal(data, stamp_s=now, now_s=now) is not None:
+            return  # dropped and counted; the watchdog handles a stream of bad nominals
+        else:
+            self._withdrawn = False
+        self.run_tick(started)
+
+    def _timer_due(self, now_s: float) -> bool:
+        watchdog = self.safety.runner.watchdog
+        joint_required = self.safety.runner.config.require_joint_state
+        return (
+            self._withdrawn
+            or watchdog.is_stale(NOMINAL_INPUT, now_s)
+            or (joint_required and watchdog.is_stale(JOINT_STATE_INPUT, now_s))
+        )
+
+    def _tick(self, now_s: float, started_s: float) -> None:
+        tick = self.safety.runner.tick(now_s)
+        self.safety.log_transitions(tick)
+        self.safety.publish(tick)
+        self.safety.diagnostics.on_tick(tick, time.perf_counter() - started_s)
+
+    def _records(self, now_s: float) -> list[DiagnosticRecord]:
+        return self.safety.records(now_s)
+
+    def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        self.safety.prepare(changes, values)()
+
+    def _on_callback_error(self, callback_name: str) -> None:
+        self._withdrawn = True
+        self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
+
+    def stop_safely(self, reason: str) -> None:
+        """Publish the safe command at once and stop publishing."""
+        self.stopped = True
+        self.safety.stop(reason)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run ``safety_filter_node`` until SIGINT/SIGTERM."""
+    return run_node(SafetyFilterNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

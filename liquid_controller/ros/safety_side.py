@@ -1,0 +1,184 @@
+"""The safety half of a node: runner, actuator command and ``~/safety_status`` publishers.
+
+Shared by ``safety_filter_node`` (fed by the nominal topic) and the composed
+``controller_node`` (fed by its policy half in the same tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from liquid_controller.msg import SafetyStatus
+from rclpy.node import Node
+
+from liquid_controller.control.command_guard import CommandGuard
+from liquid_controller.control.diagnostics import DiagnosticRecord, SafetyDiagnostics
+from liquid_controller.control.safety_runner import (
+    JOINT_STATE_INPUT,
+    SafetyRunner,
+    SafetyRunnerConfig,
+    SafetyTick,
+)
+from liquid_controller.errors import ConfigError
+from liquid_controller.ros.messages import CommandEncoder, safety_status_msg
+from liquid_controller.ros.node_base import log_freshness
+from liquid_controller.ros.paths import default_safety_config_path
+from liquid_controller.ros.qos import SHUTDOWN_ACK_TIMEOUT, command_qos
+from liquid_controller.safety.config import SafetyConfig, load_config
+from liquid_controller.safety.filter import SafetyFilter
+from liquid_controller.sensing import JointSample
+
+__all__ = ["COMMAND_TOPIC", "SafetySide", "load_safety"]
+
+# Relative: /effort_controller/commands in the root namespace (ros2_control's forward
+# effort controller), pushed into the robot's namespace when launched in one.
+COMMAND_TOPIC = "effort_controller/commands"
+
+
+def load_safety(value: str) -> tuple[SafetyConfig, SafetyFilter, CommandGuard]:
+    """``safety_config`` parameter -> validated config, its filter and its guard.
+
+    Empty means the installed ``config/safety.yaml``.
+
+    Raises:
+        ConfigError: the file is missing or invalid (the key is named).
+    """
+    config = load_config(value or str(default_safety_config_path()))
+    return config, SafetyFilter(config), CommandGuard.from_config(config)
+
+
+def runner_config(values: Mapping[str, Any], config: SafetyConfig) -> SafetyRunnerConfig:
+    """Safety runner settings from the node's parameters and the safety config."""
+    return SafetyRunnerConfig(
+        input_timeout_s=float(values["input_timeout_s"]),
+        require_joint_state=bool(values["require_joint_state"]),
+        max_dt_s=float(config.timing.max_dt_s),
+    )
+
+
+class SafetySide:
+    """Everything of a node that concerns the safety filter and the actuator topic.
+
+    Args:
+        node: the owning node (parameters already declared).
+        params: its parameter values.
+    """
+
+    def __init__(self, node: Node, params: Mapping[str, Any]) -> None:
+        self._node = node
+        self.config, safety_filter, guard = load_safety(params["safety_config"])
+        self.runner = SafetyRunner(safety_filter, guard, runner_config(params, self.config))
+        self.diagnostics = SafetyDiagnostics(self.runner, node.get_name())
+        self.encoder = CommandEncoder(params["command_type"], self.config.actuators.names)
+        self.publish_status = bool(params["publish_safety_status"])
+        qos = command_qos(params["command_qos_depth"])
+        self._command_pub = node.create_publisher(self.encoder.msg_type, COMMAND_TOPIC, qos)
+        self._status_pub = node.create_publisher(SafetyStatus, "~/safety_status", qos)
+
+    @property
+    def actuator_names(self) -> tuple[str, ...]:
+        """Actuator order of the commands (also the joint order read from joint states)."""
+        return tuple(self.config.actuators.names)
+
+    def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
+        """Feed a joint state (actuator order) to the runner; no velocity -> dropped."""
+        if sample.velocity is None:
+            self.runner.record_drop(JOINT_STATE_INPUT, "joint state has no velocity")
+            return
+        self.runner.submit_joint_state(
+            sample.position, sample.velocity, stamp_s=stamp_s, now_s=now_s
+        )
+
+    def reject_joints(self, reason: str) -> None:
+        """Count a joint state that did not convert."""
+        self.runner.record_drop(JOINT_STATE_INPUT, reason)
+
+    def publish(self, tick: SafetyTick) -> None:
+        """Publish the command of ``tick`` (and its ``SafetyStatus``)."""
+        self._command_pub.publish(self.encoder.encode(tick.command))
+        if self.publish_status:
+            self._publish_status(
+                tick.nominal, tick.command, tick.status, tick.reason, tick.intervened,
+                tick.active_constraints, tick.slack, tick.solve_time_s,
+            )  # fmt: skip
+
+    def _publish_status(self, nominal: Any, command: Any, *fields: Any) -> None:
+        status, reason, intervened, active, slack, solve_time_s = fields
+        self._status_pub.publish(
+            safety_status_msg(
+                stamp=self._node.get_clock().now().to_msg(),
+                frame_id="",
+                nominal=nominal,
+                filtered=command,
+                actuator_names=self.actuator_names,
+                intervened=intervened,
+                status=status,
+                reason=reason,
+                active_constraints=active,
+                slack=slack,
+                solve_time_s=solve_time_s,
+            )
+        )
+
+    def publish_shutdown(self, reason: str) -> None:
+        """Publish the safe target at once (the node is stopping and cannot ramp)."""
+        command = self.runner.shutdown_command()
+        self._command_pub.publish(self.encoder.encode(command))
+        self._publish_status(
+            None, command, "fallback_shutdown", reason, True, (), np.zeros(0), 0.0,
+        )  # fmt: skip
+        # The node is destroyed right after this: let the reliable readers have it first.
+        self._command_pub.wait_for_all_acked(SHUTDOWN_ACK_TIMEOUT)
+
+    def log_transitions(self, tick: SafetyTick) -> None:
+        """Log inputs going stale or fresh, once per change."""
+        log_freshness(self._node.get_logger(), tick.transitions, "safe command if required")
+
+    def publish_fallback(self, reason: str, now_s: float) -> None:
+        """Forget the nominal and publish the safe command now (e.g. a callback raised)."""
+        self.runner.withdraw_nominal(reason)
+        self.publish(self.runner.tick(now_s))
+
+    def stop(self, reason: str) -> None:
+        """Publish the safe target for a stopping node, and log it."""
+        self.publish_shutdown(reason)
+        self._node.get_logger().info(f"{reason}: published the safe command")
+
+    def records(self, now_s: float, *, include_inputs: bool = True) -> list[DiagnosticRecord]:
+        """Diagnostic records of the safety half."""
+        return self.diagnostics.records(now_s, include_inputs=include_inputs)
+
+    def prepare(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> Callable[[], None]:
+        """Check parameter changes and load a new safety config; return the commit step.
+
+        Nothing changes until the returned function is called (see ``PolicySide.prepare``).
+
+        Raises:
+            LiquidControllerError: the new config cannot be loaded, has another number of
+                actuators, or its names do not fit the command type.
+        """
+        config, safety_filter, guard = self.config, None, None
+        if "safety_config" in changes:
+            config, safety_filter, guard = load_safety(values["safety_config"])
+            if config.actuators.size != self.runner.size:
+                raise ConfigError(
+                    "safety_config",
+                    values["safety_config"],
+                    f"a config with {self.runner.size} actuators, as the running one",
+                )
+        encoder = CommandEncoder(self.encoder.command_type, config.actuators.names)
+        new_runner_config = runner_config(values, config)
+        publish_status = bool(values["publish_safety_status"])
+
+        def commit() -> None:
+            if safety_filter is not None and guard is not None:
+                self.runner.replace_filter(safety_filter, guard)
+                self.config = config
+                self.encoder = encoder
+            if new_runner_config != self.runner.config:
+                self.runner.reconfigure(new_runner_config)
+            self.publish_status = publish_status
+
+        return commit

@@ -1,0 +1,210 @@
+"""safety_filter_node as a real process: nominal in, limited command out, fallbacks, parameters."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from liquid_controller.msg import SafetyStatus
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParametersAtomically
+from rclpy.parameter import Parameter
+from std_msgs.msg import Float64MultiArray
+
+NODE = "safety_filter_node"
+COMMANDS = "/effort_controller/commands"
+NOMINAL = "/policy_node/nominal_command"
+RATE_HZ = 50.0
+TIMEOUT_S = 0.2
+EFFORT_MAX = 2.0
+RATE_MAX = 40.0
+
+SAFETY_YAML = f"""
+actuators:
+  names: [left_wheel, right_wheel]
+  effort_min: [-{EFFORT_MAX}, -{EFFORT_MAX}]
+  effort_max: [{EFFORT_MAX}, {EFFORT_MAX}]
+  rate_max: [{RATE_MAX}, {RATE_MAX}]
+force_limits:
+  - {{name: traction, A: [[1.0, 1.0]], lower: [-3.0], upper: [3.0]}}
+fallback: zero
+"""
+
+
+@pytest.fixture
+def safety_config(tmp_path):
+    path = tmp_path / "safety.yaml"
+    path.write_text(SAFETY_YAML)
+    return path
+
+
+@pytest.fixture
+def filter_node(start_node, safety_config):
+    return start_node(
+        NODE,
+        params={"safety_config": str(safety_config), "rate_hz": RATE_HZ,
+                "input_timeout_s": TIMEOUT_S},
+        remaps={"nominal_command": NOMINAL},
+    )  # fmt: skip
+
+
+def nominal(*values):
+    return Float64MultiArray(data=[float(v) for v in values])
+
+
+def feed(ros_node, values, rate_hz=RATE_HZ):
+    """Publish a constant nominal at ``rate_hz`` while the test node spins."""
+    ros_node.wait_for_subscribers(NOMINAL, Float64MultiArray)
+    return ros_node.publish_periodically(NOMINAL, lambda: nominal(*values), rate_hz)
+
+
+def within_limits(command):
+    return all(math.isfinite(u) and abs(u) <= EFFORT_MAX + 1e-9 for u in command)
+
+
+def test_commands_follow_the_nominal_at_its_rate_and_within_limits(ros_node, filter_node):
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    status = ros_node.subscribe(f"/{NODE}/safety_status", SafetyStatus)
+    feed(ros_node, [5.0, -0.5])  # left effort above the box
+    ros_node.wait_for(
+        lambda: any(s.status != "fallback_stale_input" and s.nominal for s in status.messages),
+        what="a filtered (not fallback) command",
+    )
+    start = len(commands.messages)
+    ros_node.spin_for(1.0)
+    window = commands.messages[start:]
+    assert 0.8 * RATE_HZ <= len(window) <= 1.25 * RATE_HZ
+    assert all(within_limits(m.data) for m in commands.messages)
+    # Once ramped in, the command is the nominal projected onto the box: left clipped to 2.
+    assert list(window[-1].data) == pytest.approx([EFFORT_MAX, -0.5], abs=1e-6)
+    last = status.messages[-1]
+    assert last.intervened and list(last.nominal) == [5.0, -0.5]
+    assert last.actuator_names == ["left_wheel", "right_wheel"]
+
+
+def test_non_finite_and_wrong_length_nominals_are_dropped_never_published(ros_node, filter_node):
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    diagnostics = ros_node.subscribe("/diagnostics", DiagnosticArray)
+    timer = feed(ros_node, [1.0, 1.0])
+    ros_node.wait_for_messages(commands, count=10)
+    timer.cancel()
+    bad = feed(ros_node, [math.nan, 1.0])
+    bad_length = feed(ros_node, [1.0, 1.0, 1.0])
+    ros_node.spin_for(0.5)
+    bad.cancel()
+    bad_length.cancel()
+    assert all(within_limits(m.data) for m in commands.messages)
+
+    def drops_reported():
+        for array in diagnostics.messages:
+            for status in array.status:
+                values = {kv.key: kv.value for kv in status.values}
+                if status.name.endswith("inputs") and int(values.get("nominal.dropped", 0)) >= 10:
+                    return True
+        return False
+
+    ros_node.wait_for(drops_reported, timeout_s=5.0, what="nominal drops in /diagnostics")
+
+
+def test_stale_nominal_gives_the_safe_command_within_timeout_plus_one_period(ros_node, filter_node):
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    status = ros_node.subscribe(f"/{NODE}/safety_status", SafetyStatus)
+    timer = feed(ros_node, [1.5, 1.5])
+    ros_node.wait_for(
+        lambda: bool(commands.messages) and list(commands.messages[-1].data) == [1.5, 1.5],
+        what="the nominal passed through",
+    )
+    timer.cancel()
+    import time
+
+    stopped = time.monotonic()
+    ros_node.wait_for(
+        lambda: bool(status.messages) and status.messages[-1].status.startswith("fallback"),
+        timeout_s=2.0,
+        what="a fallback status",
+    )
+    first_fallback = status.messages[-1]
+    # Last nominal arrived at most one nominal period before `stopped`.
+    assert time.monotonic() - stopped <= TIMEOUT_S + 1.0 / RATE_HZ + 0.1
+    assert "stale" in first_fallback.reason and first_fallback.intervened
+    # The safe command ramps to zero under the rate limit: no jump bigger than rate * dt.
+    ros_node.wait_for(
+        lambda: list(commands.messages[-1].data) == [0.0, 0.0], what="the ramp reaching zero"
+    )
+    steps = [
+        max(abs(a - b) for a, b in zip(m0.data, m1.data, strict=True))
+        for m0, m1 in zip(commands.messages, commands.messages[1:], strict=False)
+    ]
+    assert max(steps) <= RATE_MAX * 0.1 + 1e-9  # the filter's max_dt_s caps dt at 0.1 s
+    # Resume: the nominal passes again.
+    feed(ros_node, [0.5, 0.5])
+    ros_node.wait_for(
+        lambda: list(commands.messages[-1].data) == [0.5, 0.5], what="resume after stale input"
+    )
+
+
+def test_empty_nominal_means_no_command_and_falls_back_at_once(ros_node, filter_node):
+    status = ros_node.subscribe(f"/{NODE}/safety_status", SafetyStatus)
+    timer = feed(ros_node, [1.0, 1.0])
+    ros_node.wait_for(lambda: any(s.status == "passthrough" for s in status.messages),
+                      what="a passthrough")  # fmt: skip
+    timer.cancel()
+    count = len(status.messages)
+    ros_node.publish(NOMINAL, Float64MultiArray())
+    waited = ros_node.wait_for(
+        lambda: any("no nominal" in s.reason for s in status.messages[count:]),
+        timeout_s=2.0,
+        what="a fallback for the empty nominal",
+    )
+    assert waited < TIMEOUT_S  # not the stale timeout: at once
+
+
+def set_atomically(ros_node, values):
+    request = SetParametersAtomically.Request(
+        parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+    )
+    return ros_node.call_service(
+        SetParametersAtomically, f"/{NODE}/set_parameters_atomically", request
+    ).result
+
+
+def test_bad_parameters_are_rejected_with_the_reason_and_nothing_changes(ros_node, filter_node):
+    (result,) = ros_node.set_parameters(f"/{NODE}", {"rate_hz": 0.0})
+    assert not result.successful
+    assert "rate_hz: 0.0 is out of range (0, 1000]" in result.reason
+    result = set_atomically(ros_node, {"input_timeout_s": 0.5, "command_type": "twist"})
+    assert not result.successful
+    assert "read-only" in result.reason and "command_type" in result.reason
+    assert get_parameter(ros_node, "input_timeout_s") == TIMEOUT_S  # all or nothing
+    (result,) = ros_node.set_parameters(f"/{NODE}", {"safety_config": "/nonexistent/safety.yaml"})
+    assert not result.successful and "/nonexistent/safety.yaml" in result.reason
+    # Still running on the old settings, and a good change is accepted.
+    (result,) = ros_node.set_parameters(f"/{NODE}", {"input_timeout_s": 0.3})
+    assert result.successful, result.reason
+    assert get_parameter(ros_node, "input_timeout_s") == 0.3
+
+
+def get_parameter(ros_node, name):
+    request = GetParameters.Request(names=[name])
+    (value,) = ros_node.call_service(GetParameters, f"/{NODE}/get_parameters", request).values
+    return Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+
+
+def test_shutdown_publishes_the_safe_command(ros_node, filter_node):
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    status = ros_node.subscribe(f"/{NODE}/safety_status", SafetyStatus)
+    timer = feed(ros_node, [1.0, -1.0])
+    ros_node.wait_for(
+        lambda: bool(commands.messages) and list(commands.messages[-1].data) == [1.0, -1.0],
+        what="the nominal passed through",
+    )
+    timer.cancel()
+    assert filter_node.stop() == 0
+    ros_node.wait_for(
+        lambda: list(commands.messages[-1].data) == [0.0, 0.0], timeout_s=3.0,
+        what="the safe command after SIGINT",
+    )  # fmt: skip
+    ros_node.wait_for(
+        lambda: status.messages[-1].status == "fallback_shutdown", what="the shutdown status"
+    )
