@@ -32,6 +32,8 @@ _LAZY = {
     "TorchPolicy": "policy",
     "default_policy_config": "policy",
     "default_policy_spec": "policy",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
 }
 
 __all__ = [
@@ -51,6 +53,8 @@ __all__ = [
     "default_policy_config",
     "default_policy_spec",
     "from_ncps",
+    "load_checkpoint",
+    "save_checkpoint",
     "wiring_from_config",
 ]
 
