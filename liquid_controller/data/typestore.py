@@ -8,8 +8,8 @@ training) read and write ``SafetyStatus`` and ``PolicyState`` without ROS.
 Where the files are found (first folder that holds ``*.msg`` wins):
 
 1. the ``msg_dir`` argument, when given;
-2. ``msg/`` next to the ``liquid_controller`` package directory (a source
-   checkout or an editable install);
+2. ``msg/`` next to the ``liquid_controller`` package directory when a
+   ``pyproject.toml`` sits there too (a source checkout or an editable install);
 3. ``share/liquid_controller/msg`` under each folder above the installed
    package, then under ``sys.prefix``, then under each ``AMENT_PREFIX_PATH``
    entry. ``pip install`` puts the files there (``[tool.setuptools.data-files]``
@@ -51,7 +51,9 @@ _SHARE_MSG = Path("share", PACKAGE_NAME, "msg")
 def _candidate_dirs() -> list[Path]:
     """Return the automatic lookup order (items 2 and 3 of the module docstring)."""
     package_dir = Path(liquid_controller.__file__).resolve().parent
-    candidates = [package_dir.parent / "msg"]
+    checkout = package_dir.parent
+    # Only a source checkout (marked by its pyproject.toml) counts, not e.g. site-packages/msg.
+    candidates = [checkout / "msg"] if (checkout / "pyproject.toml").is_file() else []
     candidates += [ancestor / _SHARE_MSG for ancestor in package_dir.parents]
     candidates.append(Path(sys.prefix) / _SHARE_MSG)
     ament_prefixes = os.environ.get("AMENT_PREFIX_PATH", "")

@@ -106,6 +106,16 @@ def test_lookup_falls_back_to_ament_prefix_path(tmp_path, monkeypatch):
     assert set(custom_message_types()) == {SAFETY_STATUS}
 
 
+def test_a_msg_folder_beside_an_installed_package_is_not_a_checkout(tmp_path, monkeypatch):
+    fake_installed_package(monkeypatch, tmp_path / "prefix")
+    site_packages = tmp_path / "prefix" / "lib" / "python3" / "site-packages"
+    shutil.copytree(REPO / "msg", site_packages / "msg")
+    expected = share_msg(tmp_path / "prefix")
+    assert find_msg_dir() == expected
+    (site_packages / "pyproject.toml").write_text("")
+    assert find_msg_dir() == site_packages / "msg"
+
+
 def test_lookup_failure_lists_the_places_searched(tmp_path, monkeypatch):
     fake_installed_package(monkeypatch, tmp_path / "prefix")
     with pytest.raises(ConfigError, match="no .msg files in any of .*share/liquid_controller/msg"):
