@@ -37,6 +37,7 @@ from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.runtime.spec import Policy, PolicySpec, PolicyStep
 
 __all__ = [
+    "IMAGE_INPUT",
     "DtClamp",
     "PolicyCounters",
     "PolicyRunner",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from control_fakes import IMAGE_SHAPE, LIMITS, FakeFilter, FakePolicy
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from liquid_controller.control.command_guard import CommandGuard
@@ -71,7 +71,6 @@ def apply(event, now, *, policy, fake_policy, safety, fake_filter):
         fake_policy.nan = value == "nan"
 
 
-@settings(max_examples=150)
 @given(steps=steps, config=limits_st, require_state=st.booleans())
 def test_safety_runner_commands_are_always_finite_and_within_limits(steps, config, require_state):
     limits, fallback = config
@@ -88,7 +87,6 @@ def test_safety_runner_commands_are_always_finite_and_within_limits(steps, confi
         assert np.all(np.isfinite(runner.shutdown_command()))
 
 
-@settings(max_examples=150)
 @given(steps=steps, config=limits_st, gain=st.floats(-1e6, 1e6))
 def test_pipeline_commands_are_always_finite_and_within_limits(steps, config, gain):
     limits, fallback = config
@@ -114,7 +112,6 @@ def test_pipeline_commands_are_always_finite_and_within_limits(steps, config, ga
         assert out.policy.dt_s >= 0.0 and out.policy.dt_s <= 0.5
 
 
-@settings(max_examples=100)
 @given(
     nominals=st.lists(st.tuples(wild, wild), min_size=1, max_size=20),
     dts=st.lists(st.floats(0.001, 0.05), min_size=20, max_size=20),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from control_fakes import IMU, FakePolicy, image
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from liquid_controller.control.command_guard import CommandGuard
@@ -79,7 +79,6 @@ wild = st.one_of(
 )
 
 
-@settings(max_examples=60)
 @given(
     events=st.lists(
         st.tuples(
