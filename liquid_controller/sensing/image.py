@@ -19,6 +19,12 @@ Pillow; 16-bit PNGs follow the same ``>> 8`` rule.
 The ``data`` field may be ``bytes``, ``bytearray``, ``memoryview``,
 ``array.array('B')`` (rclpy), a list of ints, or a uint8 ``np.ndarray``
 (rosbags). The returned array never shares memory with the message.
+
+Resizing (:func:`resize_rgb`, or ``size=`` on the converters) uses Pillow's
+antialiased bilinear filter. Pass ``size=`` in a control loop: the converters
+then resize before reordering channels, which gives exactly the pixels of
+``resize_rgb(image_to_rgb(msg), ...)`` at about 1.6x the speed for
+480x640 -> 66x200 (``bench/bench_sensing.py``).
 """
 
 from __future__ import annotations
