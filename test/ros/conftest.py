@@ -7,7 +7,8 @@ saying what to run; they are never skipped.
 
 DDS isolation: every test session takes its own ``ROS_DOMAIN_ID`` (held with a lock file, so
 concurrent runs on one machine never share a domain) and keeps discovery on this host
-(``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``). Both are set in ``os.environ`` before any rclpy
+(``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``; ``ROS_LOCALHOST_ONLY=1`` where
+``ROS_DISTRO=humble``). Both are set in ``os.environ`` before any rclpy
 context exists, so node processes started by the fixtures inherit them.
 
 Fixtures:
@@ -83,14 +84,25 @@ except (ImportError, PackageNotFoundError) as err:
 
 DOMAIN_ID = claim_domain_id()
 os.environ["ROS_DOMAIN_ID"] = str(DOMAIN_ID)
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated on Jazzy; would warn in every process
+if os.environ.get("ROS_DISTRO") == "humble":  # Humble predates ROS_AUTOMATIC_DISCOVERY_RANGE
+    os.environ["ROS_LOCALHOST_ONLY"] = "1"
+else:
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated since Jazzy: warns in every process
 os.environ["PYTHONUNBUFFERED"] = "1"  # node output reaches the log files as it happens
 os.environ["RCUTILS_LOGGING_BUFFERED_STREAM"] = "0"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"ros: ROS_DOMAIN_ID={DOMAIN_ID}, localhost discovery, install prefix {INSTALL_PREFIX}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under test/ros with the `ros` marker (select or deselect with -m)."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.ros)
 
 
 @pytest.fixture(scope="session")

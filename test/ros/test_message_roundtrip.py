@@ -48,9 +48,7 @@ def policy_state() -> PolicyState:
 
 
 @pytest.mark.parametrize("make_msg", [safety_status, policy_state], ids=lambda f: f.__name__)
-def test_message_survives_a_round_trip_through_another_process(
-    make_msg, ros_node, start_process
-):
+def test_message_survives_a_round_trip_through_another_process(make_msg, ros_node, start_process):
     sent = make_msg()
     msg_type = type(sent)
     type_path = f"liquid_controller.msg.{msg_type.__name__}"
