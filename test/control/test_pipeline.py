@@ -88,3 +88,26 @@ def test_action_size_must_match_actuators():
         pipeline.replace_policy(FakePolicy(spec3))
     assert pipeline.policy.spec is old
     pipeline.replace_policy(FakePolicy(gain=2.0))
+
+
+def test_two_node_chain_falls_back_within_both_timeouts_plus_one_period():
+    """Camera stops: the policy stops publishing, then the filter's nominal times out."""
+    policy, safety = two_nodes()
+    period, now, last_camera = 0.02, 0.0, None
+    fallback_at = None
+    for k in range(60):
+        now = period * k
+        if now < 0.4:  # sensors stop at 0.4 s
+            policy.submit("image", image(), stamp_s=now, now_s=now)
+            policy.submit("imu", IMU, stamp_s=now, now_s=now)
+            last_camera = now
+        p = policy.tick(now)
+        if p.nominal is not None:
+            safety.submit_nominal(p.nominal, stamp_s=p.stamp_s, now_s=now)
+        s = safety.tick(now)
+        if s.fallback and now > 0.0 and fallback_at is None:
+            fallback_at = now
+    assert fallback_at is not None
+    deadline = last_camera + PCFG.input_timeout_s + SCFG.input_timeout_s + period
+    assert fallback_at <= deadline + 1e-9
+    assert np.all(s.command == 0.0)  # ramped all the way down by the end
