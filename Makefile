@@ -31,8 +31,10 @@ $(ROS_VENV)/.installed: scripts/ros_requirements.txt
 	$(ROS_VENV)/bin/python -m pip install --quiet -r scripts/ros_requirements.txt
 	touch $@
 
+# flock: concurrent make runs in this checkout share build/ros_ws; their colcon builds queue.
 ros-build: ros-venv
-	$(ROS_ENV) && colcon --log-base $(ROS_WS)/log build --base-paths . \
+	mkdir -p $(ROS_WS)
+	$(ROS_ENV) && flock $(ROS_WS)/.build.lock colcon --log-base $(ROS_WS)/log build --base-paths . \
 		--build-base $(ROS_WS)/build --install-base $(ROS_WS)/install \
 		--event-handlers console_direct- console_start_end+
 
