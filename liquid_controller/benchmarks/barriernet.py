@@ -53,6 +53,26 @@ _WORKER = Path(__file__).with_name("barriernet_qpth_worker.py")
 
 BATCH, VARIABLES, ROWS = 64, 2, 4
 GOAL_VS_CVXPYLAYERS, GOAL_VS_QPTH = 50.0, 5.0
+THREADS = 1
+"""torch intra-op threads for every layer: these problems are too small to gain from more,
+and on a shared machine extra threads only add scheduling noise (seen: 10x slower medians)."""
+
+LAYER_CONFIG: dict[str, Any] = {
+    "actuators": {
+        "names": ["left_wheel", "right_wheel"],
+        "effort_min": [-2.0, -2.0],
+        "effort_max": [2.0, 2.0],
+        "rate_max": [40.0, 40.0],
+    },
+    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
+    "barriers": [
+        {"name": "position", "type": "joint_position", "lower": [-1.0, -1.0],
+         "upper": [1.0, 1.0], "inertia": [0.05, 0.1], "class_k": [3.0, 4.0]},
+        {"name": "speed", "type": "joint_velocity", "lower": [-5.0, -5.0], "upper": [5.0, 5.0],
+         "inertia": [0.05, 0.1], "damping": [0.1, 0.2], "class_k": [10.0]},
+    ],
+}  # fmt: skip
+"""The whole-layer workload: box, rate, one traction row and 8 soft joint barrier rows."""
 
 Problem = dict[str, np.ndarray]
 Solver = Callable[..., "torch.Tensor"]
@@ -143,6 +163,31 @@ def cvxpylayers_solver(n: int, m: int, solver_args: dict[str, Any] | None = None
     return solve
 
 
+def _time_whole_layer(repeats: int) -> list[float]:
+    """Per-call milliseconds of :class:`BarrierNetLayer` on :data:`LAYER_CONFIG`, batch 64."""
+    import torch
+
+    from liquid_controller.models.barriernet import BarrierNetLayer
+
+    layer = BarrierNetLayer(LAYER_CONFIG)
+    rng = np.random.default_rng(1)
+
+    def tensor(low: float, high: float) -> torch.Tensor:
+        return torch.from_numpy(rng.uniform(low, high, size=(BATCH, 2)))
+
+    u_nominal, u_prev = tensor(-3.0, 3.0), tensor(-0.5, 0.5)
+    state = {"joint_position": tensor(-0.95, 0.95), "joint_velocity": tensor(-4.0, 4.0)}
+    gains = torch.from_numpy(rng.uniform(0.2, 6.2, size=(BATCH, layer.num_gains)))
+    times = []
+    for _ in range(repeats + 1):
+        leaves = [u_nominal.clone().requires_grad_(), gains.clone().requires_grad_()]
+        start = time.perf_counter()
+        out = layer(leaves[0], state, leaves[1], u_prev=u_prev, dt_s=0.01)
+        out.u.sum().backward()
+        times.append(1e3 * (time.perf_counter() - start))
+    return times[1:]
+
+
 def _time_qpth(problem: Problem, repeats: int, python: Path) -> dict[str, Any]:
     """Time qpth in its own interpreter; return its report, or ``{"skipped": reason}``."""
     if not python.exists():
@@ -151,7 +196,7 @@ def _time_qpth(problem: Problem, repeats: int, python: Path) -> dict[str, Any]:
         path = Path(tmp) / "problem.npz"
         np.savez(path, **problem)  # type: ignore[arg-type]
         proc = subprocess.run(
-            [str(python), str(_WORKER), str(path), str(repeats)],
+            [str(python), str(_WORKER), str(path), str(repeats), str(THREADS)],
             capture_output=True,
             text=True,
             timeout=600,
@@ -187,15 +232,23 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
         quick: fewer repetitions (a smoke run, e.g. in CI); the ratios are noisier.
         qpth_python: interpreter with qpth installed; qpth is skipped if it does not exist.
     """
+    import torch
+
     if quick:
-        repeats = {"ours": 30, "cvxpylayers": 3, "qpth": 5}
+        repeats = {"ours": 30, "cvxpylayers": 3, "qpth": 5, "layer": 10}
     else:
-        repeats = {"ours": 1000, "cvxpylayers": 30, "qpth": 200}
+        repeats = {"ours": 1000, "cvxpylayers": 30, "qpth": 200, "layer": 300}
     problem = make_problem()
-    ours = _time_in_process(_ours, problem, repeats["ours"])
-    cvxpylayers = _time_in_process(
-        cvxpylayers_solver(VARIABLES, ROWS), problem, repeats["cvxpylayers"]
-    )
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        ours = _time_in_process(_ours, problem, repeats["ours"])
+        cvxpylayers = _time_in_process(
+            cvxpylayers_solver(VARIABLES, ROWS), problem, repeats["cvxpylayers"]
+        )
+        layer_ms = _time_whole_layer(repeats["layer"])
+    finally:
+        torch.set_num_threads(previous_threads)
     qpth = _time_qpth(problem, repeats["qpth"], qpth_python)
     peers: dict[str, Any] = {"cvxpylayers": _summary(cvxpylayers, ours)}
     if "skipped" in qpth:
@@ -226,13 +279,20 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
         },
         "ours": ours_summary,
         "peers": peers,
+        "whole_layer": {
+            "what": "BarrierNetLayer forward + backward, batch 64: row building from "
+            "LAYER_CONFIG (box, rate, traction, 8 soft joint barrier rows: 10 variables, "
+            "22 rows) + QP, gradients to nominal and gains (no peer: informational)",
+            "median_ms": statistics.median(layer_ms),
+            "min_ms": min(layer_ms),
+        },
         "environment": {
             "python": platform.python_version(),
             "torch": torch.__version__,
             "numpy": np.__version__,
             "cvxpylayers": version("cvxpylayers"),
             "daqp": version("daqp"),
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": THREADS,
             "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         },
     }
@@ -267,6 +327,12 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{peer['speedup']:.1f}x | >= {peer['goal_speedup']:.0f}x ({verdict}) | "
             f"{peer['max_abs_diff_u_vs_ours']:.1e} | {peer['max_abs_diff_grad_q_vs_ours']:.1e} |"
         )
+    whole = result["whole_layer"]
+    lines += [
+        "",
+        f"Whole layer: {whole['what']}: median {whole['median_ms']:.3f} ms, "
+        f"min {whole['min_ms']:.3f} ms.",
+    ]
     env = result["environment"]
     lines += [
         "",

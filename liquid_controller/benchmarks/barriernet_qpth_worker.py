@@ -4,7 +4,7 @@ qpth pins ``numpy<2``, so it lives in its own virtual environment and this
 script imports nothing from ``liquid_controller`` (which that environment does
 not have). Usage::
 
-    .venv-bench-qpth/bin/python barriernet_qpth_worker.py PROBLEM.npz REPEATS
+    .venv-bench-qpth/bin/python barriernet_qpth_worker.py PROBLEM.npz REPEATS THREADS
 
 ``PROBLEM.npz`` holds ``Q (B,n,n)``, ``q (B,n)``, ``G (B,m,n)``, ``h (B,m)`` and the
 loss weights ``w (B,n)``. One JSON object goes to stdout: per-call times of
@@ -24,8 +24,9 @@ import torch
 from qpth.qp import QPFunction
 
 
-def main(problem_path: str, repeats: int) -> None:
+def main(problem_path: str, repeats: int, threads: int) -> None:
     """Load the problem, time ``repeats`` forward+backward passes, print the JSON report."""
+    torch.set_num_threads(threads)
     data = np.load(problem_path)
     Q, q, G, h, w = (torch.from_numpy(data[k]) for k in ("Q", "q", "G", "h", "w"))
     empty = torch.empty(0, dtype=Q.dtype)
@@ -49,4 +50,4 @@ def main(problem_path: str, repeats: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
