@@ -276,7 +276,7 @@ class PolicyRunner:
         if stale:
             self.counters.stale_ticks += 1
             self._was_stale = True
-            return self._no_step(PolicyTickStatus.STALE_INPUT, stale, transitions, "")
+            return _result(PolicyTickStatus.STALE_INPUT, transitions, stale_inputs=stale)
         if self._was_stale:
             self._was_stale = False
             if self._config.reset_on_resume:
@@ -308,17 +308,30 @@ class PolicyRunner:
             self.counters.last_error = error
             # The hidden state may now hold NaN or garbage: start afresh on the next step.
             self.reset()
-            return PolicyTick(
-                PolicyTickStatus.POLICY_ERROR, None, None, stamp_s, dt_s, clamp,
-                inference_time_s, (), transitions, state_reset, error,
-            )  # fmt: skip
+            return _result(
+                PolicyTickStatus.POLICY_ERROR,
+                transitions,
+                stamp_s=stamp_s,
+                dt_s=dt_s,
+                dt_clamp=clamp,
+                inference_time_s=inference_time_s,
+                state_reset=state_reset,
+                error=error,
+            )
         assert step is not None
         self.counters.steps += 1
         self._last_step = step
-        return PolicyTick(
-            PolicyTickStatus.STEPPED, np.array(step.action, dtype=np.float64), step, stamp_s,
-            dt_s, clamp, inference_time_s, (), transitions, state_reset, "",
-        )  # fmt: skip
+        return _result(
+            PolicyTickStatus.STEPPED,
+            transitions,
+            nominal=np.array(step.action, dtype=np.float64),
+            step=step,
+            stamp_s=stamp_s,
+            dt_s=dt_s,
+            dt_clamp=clamp,
+            inference_time_s=inference_time_s,
+            state_reset=state_reset,
+        )
 
     def _observation_stamp(self, now_s: float) -> float:
         """Newest header stamp among the inputs (``now_s`` for a policy without inputs)."""
@@ -343,21 +356,42 @@ class PolicyRunner:
         # A previous stamp exists only after a successful step (errors and resets clear both).
         assert self._last_step is not None
         self.counters.repeats += 1
-        return PolicyTick(
-            PolicyTickStatus.REPEATED, np.array(self._last_step.action, dtype=np.float64),
-            None, stamp_s, 0.0, DtClamp.NONE, 0.0, (), transitions, False, "",
-        )  # fmt: skip
-
-    @staticmethod
-    def _no_step(
-        status: PolicyTickStatus,
-        stale: tuple[str, ...],
-        transitions: tuple[FreshnessTransition, ...],
-        error: str,
-    ) -> PolicyTick:
-        return PolicyTick(
-            status, None, None, None, 0.0, DtClamp.NONE, 0.0, stale, transitions, False, error
+        return _result(
+            PolicyTickStatus.REPEATED,
+            transitions,
+            nominal=np.array(self._last_step.action, dtype=np.float64),
+            stamp_s=stamp_s,
         )
+
+
+def _result(
+    status: PolicyTickStatus,
+    transitions: tuple[FreshnessTransition, ...],
+    *,
+    nominal: FloatArray | None = None,
+    step: PolicyStep | None = None,
+    stamp_s: float | None = None,
+    dt_s: float = 0.0,
+    dt_clamp: DtClamp = DtClamp.NONE,
+    inference_time_s: float = 0.0,
+    stale_inputs: tuple[str, ...] = (),
+    state_reset: bool = False,
+    error: str = "",
+) -> PolicyTick:
+    """Build a :class:`PolicyTick`; the defaults describe a tick that did not step."""
+    return PolicyTick(
+        status=status,
+        nominal=nominal,
+        step=step,
+        stamp_s=stamp_s,
+        dt_s=dt_s,
+        dt_clamp=dt_clamp,
+        inference_time_s=inference_time_s,
+        stale_inputs=stale_inputs,
+        transitions=transitions,
+        state_reset=state_reset,
+        error=error,
+    )
 
 
 def _rejection(value: Any, expected: _InputShape, stamp_s: float) -> str | None:

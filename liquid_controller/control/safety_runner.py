@@ -387,7 +387,7 @@ class SafetyRunner:
         return self._emit(
             SafetyTick(
                 command.copy(),
-                nominal,
+                None if nominal is None else nominal.copy(),
                 None if nominal is None else self._nominal_stamp_s,
                 status,
                 reason,
@@ -398,7 +398,7 @@ class SafetyRunner:
                 solve_time_s,
                 stale,
                 transitions,
-            ),  # fmt: skip
+            ),
             now_s,
         )
 
