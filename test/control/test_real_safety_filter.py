@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from control_fakes import IMU, FakePolicy, image
@@ -14,33 +16,13 @@ from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerCo
 from liquid_controller.control.safety_runner import SafetyRunner, SafetyRunnerConfig
 from liquid_controller.safety.filter import SafetyFilter
 
-CONFIG = {
-    "actuators": {
-        "names": ["left_wheel", "right_wheel"],
-        "effort_min": [-2.0, -2.0],
-        "effort_max": [2.0, 2.0],
-        "rate_max": [40.0, 40.0],
-    },
-    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
-    "barriers": [
-        {
-            "name": "wheel_speed",
-            "type": "joint_velocity",
-            "joints": ["left_wheel", "right_wheel"],
-            "lower": [-20.0, -20.0],
-            "upper": [20.0, 20.0],
-            "inertia": [0.05, 0.05],
-            "damping": [0.0, 0.0],
-            "class_k": [10.0],
-        }
-    ],
-    "fallback": "zero",
-    "timing": {"period_s": 0.02, "max_dt_s": 0.1},
-}
+# The example robot's shipped config: box +-2 N*m, rate 40 N*m/s, traction 10 (u0 + u1) in
+# [-12, 12], a soft wheel-speed barrier, zero fallback, timing.max_dt_s 0.1.
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "safety.yaml"
 
 
 def make_runner(require_state: bool = False) -> tuple[SafetyRunner, SafetyFilter]:
-    f = SafetyFilter(CONFIG)
+    f = SafetyFilter.from_yaml(CONFIG)
     cfg = SafetyRunnerConfig(0.1, require_state, max_dt_s=f.config.timing.max_dt_s)
     return SafetyRunner(f, CommandGuard.from_config(f.config), cfg), f
 
@@ -110,7 +92,7 @@ def test_real_filter_runner_output_always_within_limits(events, require_state):
 
 
 def test_pipeline_with_real_filter():
-    f = SafetyFilter(CONFIG)
+    f = SafetyFilter.from_yaml(CONFIG)
     pipeline = ControlPipeline(
         PolicyRunner(FakePolicy(gain=100.0), PolicyRunnerConfig(0.25, 0.02, 0.5)),
         SafetyRunner(f, CommandGuard.from_config(f.config), SafetyRunnerConfig(0.1)),
