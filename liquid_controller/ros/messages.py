@@ -19,10 +19,10 @@ import numpy.typing as npt
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, Wrench
-from liquid_controller.msg import PolicyState, SafetyStatus
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension
 
 from liquid_controller.errors import ConfigError
+from liquid_controller.msg import PolicyState, SafetyStatus
 
 __all__ = [
     "CommandEncoder",

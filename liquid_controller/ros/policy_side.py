@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from liquid_controller.control.policy_loading import load_policy
-from liquid_controller.msg import PolicyState
 from rclpy.node import Node
 from rclpy.time import Time
 from std_srvs.srv import Trigger
 
 from liquid_controller.control.diagnostics import DiagnosticRecord, PolicyDiagnostics
+from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerConfig, PolicyTick
 from liquid_controller.errors import ConfigError
+from liquid_controller.msg import PolicyState
 from liquid_controller.ros.inputs import PolicyInputs
 from liquid_controller.ros.messages import policy_state_msg
 from liquid_controller.ros.node_base import log_freshness

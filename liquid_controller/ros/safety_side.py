@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from liquid_controller.msg import SafetyStatus
 from rclpy.node import Node
 
 from liquid_controller.control.command_guard import CommandGuard
@@ -22,6 +21,7 @@ from liquid_controller.control.safety_runner import (
     SafetyTick,
 )
 from liquid_controller.errors import ConfigError
+from liquid_controller.msg import SafetyStatus
 from liquid_controller.ros.messages import CommandEncoder, safety_status_msg
 from liquid_controller.ros.node_base import log_freshness
 from liquid_controller.ros.paths import default_safety_config_path
