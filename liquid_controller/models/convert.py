@@ -93,21 +93,23 @@ def from_ncps(module: nn.Module) -> LiquidRNN:
         ConfigError: ``module`` is not an ncps ``CfC``/``LTC``.
     """
     kind = type(module).__name__
+    source: Any = module  # ncps modules are untyped
+    ours: LiquidRNN
     if kind == "CfC" and hasattr(module, "wiring_or_units"):
-        ours = _cfc_from_ncps(module)
+        ours = _cfc_from_ncps(source)
         state = {
             re.sub(r"^rnn_cell\.layer_(\d+)\.", r"rnn_cell.layers.\1.", key): value
             for key, value in module.state_dict().items()
         }
     elif kind == "LTC" and hasattr(module, "wiring_or_units"):
-        cell = module.rnn_cell
+        cell = source.rnn_cell
         mapping = {"affine": "affine", "linear": "linear"}
         ours = LTC(
-            module.input_size,
-            wiring_from_ncps(module._wiring),
-            return_sequences=module.return_sequences,
-            batch_first=module.batch_first,
-            mixed_memory=module.use_mixed,
+            source.input_size,
+            wiring_from_ncps(source._wiring),
+            return_sequences=source.return_sequences,
+            batch_first=source.batch_first,
+            mixed_memory=source.use_mixed,
             input_mapping=mapping.get(cell._input_mapping, "none"),
             output_mapping=mapping.get(cell._output_mapping, "none"),
             ode_unfolds=cell._ode_unfolds,
@@ -124,7 +126,7 @@ def from_ncps(module: nn.Module) -> LiquidRNN:
     return ours
 
 
-def _cfc_from_ncps(module: nn.Module) -> CfC:
+def _cfc_from_ncps(module: Any) -> CfC:
     cell = module.rnn_cell
     common: dict[str, Any] = {
         "proj_size": module.proj_size,

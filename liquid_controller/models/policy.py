@@ -162,6 +162,9 @@ class ConvEncoder(nn.Module):
         image_std: per-channel standard deviation (> 0).
     """
 
+    image_mean: torch.Tensor
+    image_std: torch.Tensor
+
     def __init__(
         self,
         image: ImageInput,
@@ -212,7 +215,8 @@ class ConvEncoder(nn.Module):
         x = image.to(self.image_mean.dtype) / 255.0
         x = (x - self.image_mean) / self.image_std
         x = self.convs(x.permute(0, 3, 1, 2))
-        return self.fc(torch.flatten(x, 1))
+        features: torch.Tensor = self.fc(torch.flatten(x, 1))
+        return features
 
 
 class PolicyOutput(NamedTuple):
@@ -238,17 +242,20 @@ class LiquidPolicy(nn.Module):
         ConfigError: a config key is missing or invalid (the key is named).
     """
 
+    vector_mean: torch.Tensor
+    vector_std: torch.Tensor
+
     def __init__(self, config: Mapping[str, Any], spec: PolicySpec) -> None:
         super().__init__()
         spec.validate()
         if not isinstance(config, Mapping) or "core" not in config:
             raise ConfigError("core", None, "a 'core' entry (see default_policy_config())")
-        config = copy.deepcopy(dict(config))
+        self.config: dict[str, Any] = copy.deepcopy(dict(config))
         self.spec = spec
         self.encoder: ConvEncoder | None = None
         feature_size = 0
         if spec.image is not None:
-            encoder = config.get("image_encoder")
+            encoder = self.config.get("image_encoder")
             if not isinstance(encoder, Mapping):
                 raise ConfigError("image_encoder", encoder, "a mapping (the spec has a camera)")
             try:
@@ -265,7 +272,7 @@ class LiquidPolicy(nn.Module):
         self.register_buffer("vector_mean", torch.tensor(mean).reshape(1, -1), persistent=False)
         self.register_buffer("vector_std", torch.tensor(std).reshape(1, -1), persistent=False)
 
-        core_config = config["core"]
+        core_config = self.config["core"]
         if not isinstance(core_config, Mapping):
             raise ConfigError("core", core_config, "a mapping")
         for derived in ("input_size", "return_sequences", "batch_first", "proj_size"):
@@ -277,8 +284,7 @@ class LiquidPolicy(nn.Module):
             wiring.build(feature_size)
             core_config["wiring"] = wiring.get_config()
         self.core: LiquidRNN = rnn_from_config({**core_config, "input_size": feature_size})
-        config["core"] = core_config
-        self.config = config
+        self.config["core"] = core_config
         self.feature_size = feature_size
         self.action_head = nn.Linear(self.core.output_size, spec.action.size)
         self.barrier_head = (

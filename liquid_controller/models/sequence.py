@@ -24,7 +24,7 @@ for ncps's ``rnn_cell.layer_<i>``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -77,6 +77,9 @@ class LiquidRNN(nn.Module):
     """
 
     __constants__ = ["batch_first", "return_sequences", "units"]  # TorchScript constants
+    if TYPE_CHECKING:  # buffers, for type checkers only (TorchScript cannot read these)
+        neuron_order: torch.Tensor
+        dtype_probe: torch.Tensor
 
     def __init__(
         self,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -17,6 +18,9 @@ from liquid_controller.models.policy import (
     default_policy_spec,
 )
 from liquid_controller.runtime.spec import ImageInput, Policy, PolicySpec
+
+# Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
+SCALE = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "stress" else 1
 
 SMALL_IMAGE = {"height": 20, "width": 24, "channels": 3}
 
@@ -122,7 +126,7 @@ def test_parameter_names_are_documented():
     assert not any("mean" in n or "std" in n for n in names)  # statistics live in config/spec
 
 
-@settings(max_examples=10)
+@settings(max_examples=10 * SCALE)
 @given(
     seed=st.integers(0, 1000),
     dts=st.lists(st.floats(1e-3, 2.0), min_size=1, max_size=5),

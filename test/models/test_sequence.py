@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,9 @@ from liquid_controller.errors import ConfigError
 from liquid_controller.models.cells import CfCCell, LTCCell
 from liquid_controller.models.sequence import LTC, CfC, LiquidRNN, rnn_from_config
 from liquid_controller.models.wiring import NCP, AutoNCP, FullyConnected
+
+# Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
+SCALE = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "stress" else 1
 
 INPUTS = 4
 # torch 2.13 deprecates TorchScript, but the issue asks for it (ncps fails to script).
@@ -36,7 +41,7 @@ def make_model(kind: str, seed: int = 0, **kwargs) -> LiquidRNN:
 KINDS = ["cfc_dense", "cfc_pure", "cfc_wired", "cfc_wired_no_gate", "ltc_wired", "ltc_dense"]
 
 
-@settings(max_examples=12)
+@settings(max_examples=12 * SCALE)
 @given(
     kind=st.sampled_from(KINDS),
     batch=st.integers(2, 5),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import ncps.wirings as ncps_wirings
 import numpy as np
@@ -18,6 +19,9 @@ from liquid_controller.models.wiring import (
     wiring_from_config,
 )
 
+# Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
+SCALE = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "stress" else 1
+
 
 def _same_matrices(ours: Wiring, theirs: ncps_wirings.Wiring) -> None:
     np.testing.assert_array_equal(ours.adjacency_matrix, theirs.adjacency_matrix)
@@ -26,7 +30,7 @@ def _same_matrices(ours: Wiring, theirs: ncps_wirings.Wiring) -> None:
     assert ours.output_dim == theirs.output_dim
 
 
-@settings(max_examples=40)
+@settings(max_examples=40 * SCALE)
 @given(
     units=st.integers(5, 40),
     outputs=st.integers(1, 10),
@@ -49,7 +53,7 @@ def test_auto_ncp_matches_ncps(units, outputs, sparsity, seed, inputs):
         assert ours.get_neurons_of_layer(layer) == list(theirs.get_neurons_of_layer(layer))
 
 
-@settings(max_examples=30)
+@settings(max_examples=30 * SCALE)
 @given(
     inter=st.integers(1, 12),
     command=st.integers(1, 10),
@@ -73,7 +77,7 @@ def test_ncp_matches_ncps(inter, command, motor, data, seed, inputs):
     _same_matrices(ours, theirs)
 
 
-@settings(max_examples=25)
+@settings(max_examples=25 * SCALE)
 @given(
     units=st.integers(1, 12),
     seed=st.integers(0, 2**31 - 1),
@@ -91,7 +95,7 @@ def test_fully_connected_matches_ncps(units, seed, self_connections, inputs):
     assert set(ours.neuron_types()) == {"unit"}
 
 
-@settings(max_examples=25)
+@settings(max_examples=25 * SCALE)
 @given(
     units=st.integers(1, 10),
     sparsity=st.floats(0.0, 0.95),
