@@ -24,11 +24,17 @@ gains, the previous command and (for the built-in joint barriers) the joint stat
 Training end to end (see ``test/models/test_barriernet.py``)::
 
     layer = BarrierNetLayer(safety_config)
-    head = BarrierGainsHead(features, layer.num_gains, init_gains=layer.default_gains)
-    u_nom, feats = policy_body(obs)                    # (B, n), (B, features)
-    out = layer(u_nom, state=state, gains=head(feats))  # state: {"joint_position": (B, n), ...}
-    loss = task_loss(out.u)                             # gradients reach body and head
+    spec = default_policy_spec(barrier_params=layer.num_gains)  # one gain per relative degree
+    layer.check_policy_spec(spec)                                # same actuators, same gains
+    policy = LiquidPolicy(default_policy_config(), spec)
+    initialise_gains_head(policy.barrier_head, layer.default_gains)  # start at class_k
+    out = policy(image, imu, h, dt)                              # out.action, out.barrier
+    safe = layer(out.action, state, out.barrier)                 # state: {"joint_position": (B, n), ...}
+    loss = task_loss(safe.u)                                     # gradients reach core and both heads
     loss.backward()
+
+``LiquidPolicy``'s barrier head is ``softplus(Linear)``; :class:`BarrierGainsHead` is
+the same ``Linear`` plus a floor, for policies built by hand.
 
 A sample whose hard constraints cannot all hold raises
 :class:`~liquid_controller.models.qp_layer.QPSolveError` naming it (the runtime
@@ -45,8 +51,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from liquid_controller.errors import ObservationError
+from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.models.qp_layer import check_batch_tensor, solve_qp
+from liquid_controller.runtime.spec import PolicySpec
 from liquid_controller.safety.config import SafetyConfig, parse_config
 from liquid_controller.safety.constraints import ConstraintBuilder
 
@@ -55,6 +62,7 @@ __all__ = [
     "BarrierNetLayer",
     "BarrierNetOutput",
     "class_k_coefficients_torch",
+    "initialise_gains_head",
     "inverse_softplus",
 ]
 
@@ -87,18 +95,51 @@ def inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
-class BarrierGainsHead(nn.Module):
+def initialise_gains_head(
+    head: nn.Linear,
+    gains: Sequence[float] | np.ndarray | torch.Tensor,
+    *,
+    floor: float = 0.0,
+) -> None:
+    r"""Set a ``floor + softplus(Linear)`` gains head to output ``gains`` for every input.
+
+    Zero weights and :math:`b = \mathrm{softplus}^{-1}(k - k_{min})`: an untrained
+    policy then behaves like the hand-tuned filter (the configured ``class_k``) and
+    learns from there. Works on :class:`BarrierGainsHead` and on
+    ``LiquidPolicy.barrier_head`` (a plain ``softplus(Linear)``, so ``floor = 0``).
+
+    Args:
+        head: the linear layer, ``out_features == len(gains)``.
+        gains: the gains to start from, each > ``floor``.
+        floor: the head's :math:`k_{min}`.
+
+    Raises:
+        ValueError: ``gains`` has the wrong length or an entry <= ``floor``.
+    """
+    target = torch.as_tensor(gains, dtype=torch.float64).flatten()
+    if target.shape != (head.out_features,) or not bool((target > floor).all()):
+        raise ValueError(
+            f"initialise_gains_head: 'gains' is {target.tolist()}; expected "
+            f"{head.out_features} finite numbers > floor = {floor}"
+        )
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(inverse_softplus(target - floor))
+
+
+class BarrierGainsHead(nn.Linear):
     r"""Positive class-K gains from features: :math:`k = k_{min} + \mathrm{softplus}(W f + b)`.
 
-    Zero-initialised weights and a bias set from ``init_gains`` make an untrained head
-    output exactly the configured gains (``BarrierNetLayer.default_gains``) for every
-    input, so a policy starts from the hand-tuned filter and learns from there.
+    An ``nn.Linear`` (parameters ``weight`` and ``bias``, the names of
+    ``LiquidPolicy.barrier_head``) whose output goes through softplus plus a floor, so
+    every gain stays strictly positive even where softplus underflows. Initialised by
+    :func:`initialise_gains_head`: an untrained head outputs ``init_gains`` everywhere.
 
     Args:
         in_features: size of the feature vector.
         num_gains: number of gains (``BarrierNetLayer.num_gains``, the policy spec's
             ``barrier_params``).
-        floor: :math:`k_{min} > 0`, keeps every gain strictly positive.
+        floor: :math:`k_{min} > 0`.
         init_gains: ``(num_gains,)`` gains at initialisation, each > ``floor``
             (default: ``1 + floor``).
     """
@@ -111,28 +152,20 @@ class BarrierGainsHead(nn.Module):
         floor: float = 1e-2,
         init_gains: Sequence[float] | np.ndarray | torch.Tensor | None = None,
     ) -> None:
-        super().__init__()
         if not floor > 0.0:
             raise ValueError(f"BarrierGainsHead: 'floor' is {floor!r}; expected a number > 0")
         if num_gains < 1:
             raise ValueError(f"BarrierGainsHead: 'num_gains' is {num_gains!r}; expected >= 1")
+        super().__init__(in_features, num_gains)
         self.floor = float(floor)
-        self.linear = nn.Linear(in_features, num_gains)
-        init = torch.full((num_gains,), 1.0 + self.floor, dtype=torch.float64)
-        if init_gains is not None:
-            init = torch.as_tensor(init_gains, dtype=torch.float64).flatten()
-            if init.shape != (num_gains,) or not bool((init > self.floor).all()):
-                raise ValueError(
-                    f"BarrierGainsHead: 'init_gains' is {init.tolist()}; expected {num_gains} "
-                    f"finite numbers > floor = {self.floor}"
-                )
-        with torch.no_grad():
-            self.linear.weight.zero_()
-            self.linear.bias.copy_(inverse_softplus(init - self.floor))
+        initialise_gains_head(
+            self, [1.0 + self.floor] * num_gains if init_gains is None else init_gains,
+            floor=self.floor,
+        )  # fmt: skip
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Map ``(B, in_features)`` features to ``(B, num_gains)`` gains, each > ``floor``."""
-        return self.floor + nn.functional.softplus(self.linear(features))
+        return self.floor + nn.functional.softplus(super().forward(features))
 
 
 class BarrierNetOutput(NamedTuple):
@@ -227,6 +260,25 @@ class BarrierNetLayer(nn.Module):
     def default_gains(self) -> torch.Tensor:
         """``(num_gains,)`` every barrier's configured ``class_k``, in config order."""
         return self._default_gains
+
+    def check_policy_spec(self, spec: PolicySpec) -> None:
+        """Check that a policy with ``spec`` can feed this layer (commands and gains line up).
+
+        Raises:
+            ConfigError: ``spec.action.names`` differ from ``actuators.names`` (order
+                included), or ``spec.barrier_params`` differs from :attr:`num_gains`.
+        """
+        names = self.builder.names
+        if tuple(spec.action.names) != tuple(names):
+            raise ConfigError(
+                "spec.action.names", list(spec.action.names), f"the actuators {list(names)}"
+            )
+        if spec.barrier_params != self.num_gains:
+            raise ConfigError(
+                "spec.barrier_params",
+                spec.barrier_params,
+                f"{self.num_gains}, one gain per relative degree of each barrier",
+            )
 
     def row_names(self) -> tuple[str, ...]:
         """Names of the QP rows, in the order of :attr:`BarrierNetOutput.active`."""

@@ -11,12 +11,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liquid_controller.errors import ObservationError
+from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.models.barriernet import (
     BarrierGainsHead,
     BarrierNetLayer,
     class_k_coefficients_torch,
+    initialise_gains_head,
 )
+from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.models.qp_layer import QPSolveError
 from liquid_controller.safety import class_k_coefficients, parse_config, solve
 from liquid_controller.safety.filter import SafetyFilter
@@ -244,7 +246,7 @@ def test_gains_head_is_positive_for_any_features(features: list[float], seed: in
     torch.manual_seed(seed)
     head = BarrierGainsHead(3, 4, floor=0.05).double()
     with torch.no_grad():
-        head.linear.weight.normal_(std=10.0)
+        head.weight.normal_(std=10.0)
     gains = head(torch.tensor([features], dtype=F64))
     assert bool((gains >= 0.05).all()) and bool(torch.isfinite(gains).all())
 
@@ -261,7 +263,7 @@ def test_untrained_gains_head_outputs_the_configured_gains() -> None:
 def test_gains_head_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="'floor' is 0.0; expected a number > 0"):
         BarrierGainsHead(3, 2, floor=0.0)
-    with pytest.raises(ValueError, match=r"'init_gains' is \[1.0, 0.001\]; expected 2"):
+    with pytest.raises(ValueError, match=r"'gains' is \[1.0, 0.001\]; expected 2 finite"):
         BarrierGainsHead(3, 2, init_gains=[1.0, 0.001])
 
 
@@ -291,8 +293,8 @@ def test_training_through_the_layer_lowers_the_loss_and_reaches_the_gains() -> N
         optimiser.zero_grad()
         loss.backward()
         if not losses:
-            assert head.linear.bias.grad is not None
-            assert float(head.linear.bias.grad.abs().max()) > 0.0, "no gradient reached the gains"
+            assert head.bias.grad is not None
+            assert float(head.bias.grad.abs().max()) > 0.0, "no gradient reached the gains"
         losses.append(float(loss.detach()))
         optimiser.step()
     assert losses[-1] < 0.5 * losses[0], losses
@@ -381,3 +383,56 @@ def test_velocity_only_config_matches_the_runtime_qp_at_default_gains() -> None:
             data["u_nominal"][i].numpy(), numpy_sample(data, i), data["u_prev"][i].numpy(), 0.02
         )
         np.testing.assert_allclose(out.u[i].numpy(), solve(problem).x[:2], rtol=0, atol=1e-9)
+
+
+def test_liquid_policy_trains_end_to_end_through_the_layer() -> None:
+    # The models package's LiquidPolicy with a barrier head sized by the layer: its
+    # softplus head is started at the configured gains, then policy and gains train
+    # together through the QP.
+    config = dict(WHEELS, actuators={**WHEELS["actuators"], "names": ["left_wheel", "right_wheel"]})
+    config["actuators"].pop("rate_max")
+    config["barriers"] = [dict(b, joints=["left_wheel", "right_wheel"]) for b in WHEELS["barriers"]]
+    layer = BarrierNetLayer(config)
+    spec = default_policy_spec(camera=False, barrier_params=layer.num_gains)
+    layer.check_policy_spec(spec)
+    torch.manual_seed(1)
+    policy = LiquidPolicy(default_policy_config(cell="cfc"), spec).double()
+    assert policy.barrier_head is not None
+    initialise_gains_head(policy.barrier_head, layer.default_gains)
+    gen = torch.Generator().manual_seed(8)
+    imu = torch.randn(16, 6, generator=gen, dtype=F64)
+    state = {
+        "joint_position": 1.6 * torch.rand(16, 2, generator=gen, dtype=F64) - 0.8,
+        "joint_velocity": 2.0 * torch.rand(16, 2, generator=gen, dtype=F64) - 1.0,
+    }
+    u_ref = torch.full((16, 2), 0.3, dtype=F64)  # reachable for some samples, not all
+    optimiser = torch.optim.Adam(policy.parameters(), lr=0.05)
+    losses = []
+    for step in range(15):
+        h0 = policy.initial_state(16).double()
+        out = policy(None, imu, h0, torch.full((16,), 0.02, dtype=F64))
+        if step == 0:
+            torch.testing.assert_close(out.barrier, layer.default_gains.expand(16, -1))
+        safe = layer(out.action, state, out.barrier)
+        loss = ((safe.u - u_ref) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        if step == 0:
+            grad = policy.barrier_head.weight.grad
+            assert grad is not None and float(grad.abs().max()) > 0.0
+        losses.append(float(loss.detach()))
+        optimiser.step()
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_policy_spec_mismatch_is_named() -> None:
+    layer = BarrierNetLayer(WHEELS)
+    with pytest.raises(ConfigError, match="spec.action.names"):
+        layer.check_policy_spec(default_policy_spec(camera=False, barrier_params=3))
+    spec = default_policy_spec(camera=False, barrier_params=2)
+    renamed = BarrierNetLayer(
+        dict(WHEELS, actuators={**WHEELS["actuators"], "names": list(spec.action.names)},
+             barriers=[dict(b, joints=list(spec.action.names)) for b in WHEELS["barriers"]])
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="'spec.barrier_params': got 2; expected 3"):
+        renamed.check_policy_spec(spec)
