@@ -29,8 +29,8 @@ Training end to end (see ``test/models/test_barriernet.py``)::
     policy = LiquidPolicy(default_policy_config(), spec)
     initialise_gains_head(policy.barrier_head, layer.default_gains)  # start at class_k
     out = policy(image, imu, h, dt)                              # out.action, out.barrier
-    safe = layer(out.action, state, out.barrier)                 # state: {"joint_position": (B, n), ...}
-    loss = task_loss(safe.u)                                     # gradients reach core and both heads
+    safe = layer(out.action, state, out.barrier)                 # state: {"joint_position": ...}
+    loss = task_loss(safe.u)                                     # reaches core and both heads
     loss.backward()
 
 ``LiquidPolicy``'s barrier head is ``softplus(Linear)``; :class:`BarrierGainsHead` is
