@@ -63,10 +63,10 @@ class CommandGuard:
         arr = np.asarray(u)
         if arr.shape != (self.size,):
             return f"command has shape {arr.shape}; expected ({self.size},)"
-        if not np.all(np.isfinite(arr)):
+        if not np.isfinite(arr).all():
             return f"command is not finite: {arr.tolist()}"
         outside = (arr < self.effort_min) | (arr > self.effort_max)
-        if np.any(outside):
+        if outside.any():
             i = int(np.argmax(outside))
             return (
                 f"command[{i}] = {arr[i]} is outside [{self.effort_min[i]}, {self.effort_max[i]}]"
@@ -75,7 +75,7 @@ class CommandGuard:
             allowed = self.rate_max * max(dt_s, 0.0)
             excess = np.abs(arr - u_prev) - allowed
             tol = RATE_TOLERANCE * np.maximum(1.0, allowed)
-            if np.any(excess > tol):
+            if (excess > tol).any():
                 i = int(np.argmax(excess - tol))
                 return (
                     f"command[{i}] changes by {abs(arr[i] - u_prev[i])} in {dt_s} s; "
@@ -84,7 +84,7 @@ class CommandGuard:
         return ""
 
     def _usable(self, u_prev: FloatArray | None) -> FloatArray | None:
-        if u_prev is None or np.shape(u_prev) != (self.size,) or not np.all(np.isfinite(u_prev)):
+        if u_prev is None or np.shape(u_prev) != (self.size,) or not np.isfinite(u_prev).all():
             return None
         return np.asarray(u_prev, dtype=np.float64)
 

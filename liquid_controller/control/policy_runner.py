@@ -411,7 +411,7 @@ def _rejection(value: Any, expected: _InputShape, stamp_s: float) -> str | None:
         return None
     if arr.dtype.kind not in "biuf":
         return f"dtype {arr.dtype}; expected a real number array"
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         return f"non-finite value {arr.tolist()}"
     return None
 
@@ -421,6 +421,6 @@ def _output_problem(step: PolicyStep, action_size: int) -> str:
     action = np.asarray(step.action)
     if action.shape != (action_size,):
         return f"policy action has shape {action.shape}; expected ({action_size},)"
-    if not np.all(np.isfinite(action)):
+    if not np.isfinite(action).all():
         return f"policy action is not finite: {action.tolist()}"
     return ""

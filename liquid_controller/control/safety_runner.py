@@ -162,7 +162,7 @@ def _finite_vector(value: Any, size: int) -> FloatArray | str:
         return f"not a number array ({err})"
     if arr.shape != (size,):
         return f"shape {arr.shape}; expected ({size},)"
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         return f"non-finite value {arr.tolist()}"
     return arr
 
