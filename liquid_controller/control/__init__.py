@@ -25,6 +25,7 @@ from liquid_controller.control.parameters import (
     validate_changes,
 )
 from liquid_controller.control.pipeline import ControlPipeline, PipelineTick
+from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.control.policy_runner import (
     DtClamp,
     PolicyRunner,
@@ -65,6 +66,7 @@ __all__ = [
     "SafetyTick",
     "Validation",
     "WindowStats",
+    "load_policy",
     "parameters_for",
     "validate_changes",
 ]
