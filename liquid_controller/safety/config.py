@@ -304,7 +304,8 @@ def _parse_force_limit(index: int, data: Any, limits: ActuatorLimits) -> ForceLi
         if lower[r] > upper[r]:
             raise ConfigError(f"{key}.lower[{r}]", lower[r], f"a number <= {key}.upper[{r}]")
         low, high = _box_range(row, limits)
-        if upper[r] < low or lower[r] > high:
+        rounding = 1e-9 * (1.0 + abs(low) + abs(high))  # a band touching the range is fine
+        if upper[r] < low - rounding or lower[r] > high + rounding:
             raise ConfigError(
                 f"{key}.lower[{r}]..upper[{r}]",
                 [lower[r], upper[r]],

@@ -108,7 +108,8 @@ class FilterResult(NamedTuple):
 
     Attributes:
         u: (n,) the command to send (a fresh array, never aliased by the filter).
-        intervened: False only when ``u`` is the nominal unchanged.
+        intervened: True on every fallback and whenever ``u`` differs from the nominal;
+            False on passthrough (and if the QP's optimum is the nominal bit for bit).
         status: :class:`FilterStatus`.
         active_constraints: names of the constraints binding at ``u`` (e.g.
             ``effort_max[left_wheel]``, ``rate_max[left_wheel]``, ``traction.upper``,
@@ -210,8 +211,10 @@ class SafetyFilter:
         self._check_force_rows_meet_box()
         self._workspace = None
         if self.config.solver == "daqp" and k + m > 0:
-            self._write_window(0.0)
-            self._workspace = DaqpWorkspace(self._problem(self._fallback_target, k + m))
+            probe = self._problem(self._fallback_target, k + m)
+            probe.lower[:] = -np.inf  # surely feasible: only the shape matters for set-up
+            probe.upper[:] = np.inf
+            self._workspace = DaqpWorkspace(probe)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SafetyFilter:
@@ -325,6 +328,10 @@ class SafetyFilter:
         Returns ``(solved, status)``; ``solved`` (``x`` clipped into its bounds) is ``None``
         unless optimal with every row within :data:`HARD_TOLERANCE`.
         """
+        if rows == 0:  # a weighted projection onto a box is the clip
+            x = np.zeros(self._nx)
+            np.minimum(np.maximum(target, self._L_u), self._U_u, out=x[: self.n])
+            return self._residuals(x, 0), QPStatus.OPTIMAL
         end = self._nx + rows
         L, U = self._L[:end], self._U[:end]
         if self._workspace is not None and rows == self._k + self._m:
@@ -415,13 +422,7 @@ class SafetyFilter:
                 self._emit(u_nom), False, FilterStatus.PASSTHROUGH, (), np.zeros(self._m),
                 time.perf_counter() - start, "",
             )  # fmt: skip
-        rows = self._k + self._m
-        if rows == 0:  # a weighted projection onto a box is the clip
-            x = np.minimum(np.maximum(u_nom, self._L), self._U)
-            solved: _Solved | None = self._residuals(x, 0)
-            qp_status = QPStatus.OPTIMAL
-        else:
-            solved, qp_status = self._solve(u_nom, rows)
+        solved, qp_status = self._solve(u_nom, self._k + self._m)
         if solved is None:
             status = FilterStatus.FALLBACK_INFEASIBLE
             reason = "hard constraints cannot all hold"
@@ -475,17 +476,19 @@ class SafetyFilter:
             levels.append((self._k + self._m, Enforced.ALL))
         if self._force_ok:
             levels.append((self._k, Enforced.LIMITS))
+        levels.append((0, Enforced.BOX_RATE))  # the clip: always succeeds
+        tried: set[int] = set()
         solved: _Solved | None = None
         enforced = Enforced.BOX_RATE
         for level_rows, level in levels:
-            solved, _ = self._solve(target, level_rows) if level_rows else (None, QPStatus.ERROR)
+            if level_rows in tried:  # the same rows as a higher level: no barriers to drop
+                continue
+            tried.add(level_rows)
+            solved, _ = self._solve(target, level_rows)
             if solved is not None:
                 enforced = level
                 break
-        if solved is None:
-            x = np.zeros(self._nx)
-            x[: self.n] = np.minimum(np.maximum(target, self._L[: self.n]), self._U[: self.n])
-            solved = self._residuals(x, 0)
+        assert solved is not None
         if status is FilterStatus.FALLBACK_INFEASIBLE and enforced is Enforced.ALL:
             # The safe command met the whole hard set, so it was not infeasible after all.
             status = FilterStatus.FALLBACK_SOLVER_ERROR
@@ -516,12 +519,17 @@ class SafetyFilter:
         if b.force_dynamic or b.num_force_rows == 0:
             return
         force = b.force_rows(None)
+        # Widen the bands by 1e-6 of their scale: a band that meets the box in a single
+        # point is satisfiable, though the solver may call such a degenerate set infeasible
+        # (at run time that case falls back by precedence).
+        box_scale = np.abs(force.F) @ np.maximum(np.abs(b.effort_min), np.abs(b.effort_max))
+        slack = 1e-6 * (1.0 + np.abs(force.lower) + np.abs(force.upper) + box_scale)
         problem = QPProblem(
             H=np.eye(self.n),
             f=np.zeros(self.n),
             A=force.F,
-            lower=np.concatenate((b.effort_min, force.lower)),
-            upper=np.concatenate((b.effort_max, force.upper)),
+            lower=np.concatenate((b.effort_min, force.lower - slack)),
+            upper=np.concatenate((b.effort_max, force.upper + slack)),
         )
         if not solve(problem, self.config.solver).found:
             raise ConfigError(

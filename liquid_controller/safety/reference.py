@@ -31,17 +31,18 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class ReferenceQP:
-    """A cvxpy DPP problem for one :class:`ConstraintBuilder` (fixed row counts).
+    """A cvxpy DPP problem for one :class:`ConstraintBuilder` shape (see :meth:`shape_of`).
 
     Args:
         builder: the constraint builder of the filter to mirror.
-        solver: a cvxpy solver name (default CLARABEL, an interior-point method).
-        tolerance: CLARABEL's gap and feasibility tolerances (ignored for other solvers);
-            tight by default because this is the oracle for 1e-6 parity.
+        solver: a cvxpy solver name. The default, HIGHS (an active-set QP method, independent
+            of DAQP), is exact at degenerate optima, where interior-point methods such as
+            CLARABEL only reach about the square root of their tolerance (5e-6 at 1e-10).
+        tolerance: CLARABEL's gap and feasibility tolerances when ``solver="CLARABEL"``.
     """
 
     def __init__(
-        self, builder: ConstraintBuilder, solver: str = "CLARABEL", tolerance: float = 1e-10
+        self, builder: ConstraintBuilder, solver: str = "HIGHS", tolerance: float = 1e-10
     ) -> None:
         cp: Any = importlib.import_module("cvxpy")  # untyped; a dev dependency
 
@@ -60,7 +61,6 @@ class ReferenceQP:
         )
         self.u: Any = cp.Variable(n)
         self.s: Any = cp.Variable(ms) if ms else None
-        self.u_nominal = cp.Parameter(n)
         self.lower = cp.Parameter(n)
         self.upper = cp.Parameter(n)
         self.F: Any = cp.Parameter((k, n)) if k else None
@@ -69,11 +69,15 @@ class ReferenceQP:
         self.G: Any = cp.Parameter((m, n)) if m else None
         self.b: Any = cp.Parameter(m) if m else None
 
-        w = builder.weights
-        cost = 0.5 * cp.sum_squares(cp.multiply(w, self.u - self.u_nominal))
+        # DPP keeps parameters out of products with each other: W u_nom and sqrt(rho) are
+        # parameters of their own.
+        self.weights: Any = cp.Parameter(n, pos=True)
+        self.weighted_nominal: Any = cp.Parameter(n)
+        self.sqrt_slack_weight: Any = cp.Parameter(pos=True)
+        cost = 0.5 * cp.sum_squares(cp.multiply(self.weights, self.u) - self.weighted_nominal)
         constraints = [self.u >= self.lower, self.u <= self.upper]
         if self.s is not None:
-            cost = cost + 0.5 * builder.slack_weight * cp.sum_squares(self.s)
+            cost = cost + 0.5 * cp.sum_squares(self.sqrt_slack_weight * self.s)
             constraints.append(self.s >= 0)
         if self.F is not None:
             constraints += [self.F @ self.u >= self.F_lower, self.F @ self.u <= self.F_upper]
@@ -83,6 +87,15 @@ class ReferenceQP:
                 lhs = lhs + builder.slack_matrix() @ self.s
             constraints.append(lhs >= self.b)
         self.problem: Any = cp.Problem(cp.Minimize(cost), constraints)
+
+    @staticmethod
+    def shape_of(builder: ConstraintBuilder) -> tuple[int, int, int, tuple[bool, ...]]:
+        """What fixes the compiled problem: ``(n, k, m, soft pattern)``.
+
+        Weights, slack weight and every row are parameters, so a ``ReferenceQP`` serves
+        any builder of the same shape: assign it to :attr:`builder` before solving.
+        """
+        return (builder.n, builder.num_force_rows, builder.num_barrier_rows, tuple(builder.soft))
 
     def solve(
         self,
@@ -103,7 +116,9 @@ class ReferenceQP:
         """
         builder = self.builder
         bounds = builder.window(u_prev, dt)
-        self.u_nominal.value = np.asarray(u_nominal, dtype=np.float64)
+        self.weights.value = builder.weights
+        self.weighted_nominal.value = builder.weights * np.asarray(u_nominal, dtype=np.float64)
+        self.sqrt_slack_weight.value = np.sqrt(builder.slack_weight)
         self.lower.value = bounds.lower
         self.upper.value = bounds.upper
         if self.F is not None:
@@ -115,7 +130,17 @@ class ReferenceQP:
             G, b = builder.barrier_rows({} if state is None else state, gains)
             self.G.value = G
             self.b.value = b
-        self.problem.solve(solver=self.solver, **self.options)
+        cp: Any = importlib.import_module("cvxpy")
+        try:
+            self.problem.solve(solver=self.solver, **self.options)
+        except cp.error.SolverError:
+            # HiGHS refuses some degenerate inputs (e.g. every variable fixed by its
+            # bounds); the interior-point method is accurate there.
+            tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+            try:
+                self.problem.solve(solver="CLARABEL", **tight)
+            except cp.error.SolverError as err:
+                return None, f"solver_error: {err}"
         status = str(self.problem.status)
         if status != "optimal" or self.u.value is None:
             return None, status
