@@ -55,8 +55,8 @@ bench: venv
 	$(VENV)/bin/liquid-controller bench
 
 lint: venv
-	$(VENV)/bin/ruff check liquid_controller test bench
-	$(VENV)/bin/ruff format --check liquid_controller test bench
+	$(VENV)/bin/ruff check liquid_controller test bench launch
+	$(VENV)/bin/ruff format --check liquid_controller test bench launch
 
 clean:
 	rm -rf $(VENV) $(ROS_VENV) build install log .pytest_cache .hypothesis
