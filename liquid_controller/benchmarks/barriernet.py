@@ -57,22 +57,9 @@ THREADS = 1
 """torch intra-op threads for every layer: these problems are too small to gain from more,
 and on a shared machine extra threads only add scheduling noise (seen: 10x slower medians)."""
 
-LAYER_CONFIG: dict[str, Any] = {
-    "actuators": {
-        "names": ["left_wheel", "right_wheel"],
-        "effort_min": [-2.0, -2.0],
-        "effort_max": [2.0, 2.0],
-        "rate_max": [40.0, 40.0],
-    },
-    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
-    "barriers": [
-        {"name": "position", "type": "joint_position", "lower": [-1.0, -1.0],
-         "upper": [1.0, 1.0], "inertia": [0.05, 0.1], "class_k": [3.0, 4.0]},
-        {"name": "speed", "type": "joint_velocity", "lower": [-5.0, -5.0], "upper": [5.0, 5.0],
-         "inertia": [0.05, 0.1], "damping": [0.1, 0.2], "class_k": [10.0]},
-    ],
-}  # fmt: skip
-"""The whole-layer workload: box, rate, one traction row and 8 soft joint barrier rows."""
+LAYER_CONFIG = _REPO_ROOT / "config" / "safety.yaml"
+"""The whole-layer workload: the example robot's safety config (box, rate, traction row,
+4 soft wheel-speed barrier rows)."""
 
 Problem = dict[str, np.ndarray]
 Solver = Callable[..., "torch.Tensor"]
@@ -168,15 +155,16 @@ def _time_whole_layer(repeats: int) -> list[float]:
     import torch
 
     from liquid_controller.models.barriernet import BarrierNetLayer
+    from liquid_controller.safety.config import load_config
 
-    layer = BarrierNetLayer(LAYER_CONFIG)
+    layer = BarrierNetLayer(load_config(LAYER_CONFIG))
     rng = np.random.default_rng(1)
 
     def tensor(low: float, high: float) -> torch.Tensor:
         return torch.from_numpy(rng.uniform(low, high, size=(BATCH, 2)))
 
     u_nominal, u_prev = tensor(-3.0, 3.0), tensor(-0.5, 0.5)
-    state = {"joint_position": tensor(-0.95, 0.95), "joint_velocity": tensor(-4.0, 4.0)}
+    state = {"joint_position": tensor(-1.0, 1.0), "joint_velocity": tensor(-15.0, 15.0)}
     gains = torch.from_numpy(rng.uniform(0.2, 6.2, size=(BATCH, layer.num_gains)))
     times = []
     for _ in range(repeats + 1):
@@ -280,9 +268,9 @@ def run(quick: bool = False, *, qpth_python: Path = QPTH_PYTHON) -> dict[str, An
         "ours": ours_summary,
         "peers": peers,
         "whole_layer": {
-            "what": "BarrierNetLayer forward + backward, batch 64: row building from "
-            "LAYER_CONFIG (box, rate, traction, 8 soft joint barrier rows: 10 variables, "
-            "22 rows) + QP, gradients to nominal and gains (no peer: informational)",
+            "what": "BarrierNetLayer forward + backward, batch 64, on config/safety.yaml "
+            "(box, rate, traction, 4 soft wheel-speed rows: 6 variables, 14 rows): row "
+            "building + QP, gradients to nominal and gains (no peer: informational)",
             "median_ms": statistics.median(layer_ms),
             "min_ms": min(layer_ms),
         },
