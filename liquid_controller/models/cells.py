@@ -15,8 +15,10 @@ Parameter names and shapes are those of ncps 1.0.1 (``ncps.torch.CfCCell``,
 unchanged — except that the wired CfC keeps its layers in an
 ``nn.ModuleList`` named ``layers`` (ncps: ``layer_0``, ``layer_1`` ...).
 All cells compile with ``torch.jit.script``: optional parts are ``None``
-attributes and mode switches are ``Final`` constants, so nothing in
-``forward`` reaches a Python object.
+attributes and mode switches are TorchScript constants (``__constants__``),
+so nothing in ``forward`` reaches a Python object. Every cell exposes
+``input_size``, ``state_size``, ``output_size`` and ``state_neuron_ids`` (the
+neuron id held at each state position) as plain attributes.
 
 The maths, which the numpy runtime mirrors (``z = [x, h]``, ``@`` = matmul):
 
