@@ -381,7 +381,8 @@ class TorchPolicy:
             array = np.asarray(obs["image"])
             if array.dtype != np.uint8:
                 raise ObservationError("image", f"dtype {array.dtype}; expected uint8 RGB")
-            image = torch.from_numpy(np.ascontiguousarray(array))[None]
+            # A copy: message buffers are often read-only, which torch warns about.
+            image = torch.from_numpy(np.array(array, order="C", copy=True))[None]
         values = [np.asarray(obs[v.name], dtype=np.float64) for v in spec.vectors]
         vector = torch.from_numpy(np.concatenate(values) if values else np.zeros(0))[None]
         with torch.no_grad():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -145,6 +146,16 @@ def test_stateful_step_is_deterministic_finite_and_resets(seed, dts, camera):
         np.testing.assert_array_equal(a.activity, b.activity)
         assert np.all(np.isfinite(a.action)) and np.all(a.barrier_params > 0)
         assert a.action.dtype == np.float64 and a.barrier_params.dtype == np.float64
+
+
+def test_read_only_message_buffers_are_accepted_without_warnings():
+    policy = TorchPolicy(make_policy())
+    obs = random_obs(np.random.default_rng(7), policy.spec)
+    for value in obs.values():
+        value.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(np.isfinite(policy.step(obs, 0.1).action))
 
 
 def test_state_carries_and_dt_matters():
