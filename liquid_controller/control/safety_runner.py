@@ -5,13 +5,16 @@ inside the actuator limits:
 
 1. nominal fresh and valid -> ``safety_filter.filter(nominal, state, now_s)``;
 2. nominal stale, never received, withdrawn, or the joint state stale while required ->
-   ``safety_filter.fallback(reason, now_s)``: the filter's safe command, ramped under the
-   rate limits;
+   ``safety_filter.fallback(reason, now_s, state)``: the filter's safe command, ramped
+   under the rate limits (shaped by the barriers while the joint state is fresh);
 3. the filter raised -> the :class:`~liquid_controller.control.command_guard.CommandGuard`'s
    own ramp toward the safe command (status ``fallback_filter_error``);
 4. whatever the filter returned is checked by the guard (finite, shape, box, rate against
    the last published command); a violation is replaced by the guard's ramp
    (status ``fallback_guard``). This never happens with a correct filter; it is counted.
+
+After 3 or 4 the filter is told what was published (``safety_filter.reset(command, now_s)``)
+so its own rate window continues from the command the actuators really received.
 
 No ROS and no clock inside: every call takes ``now_s`` (node time).
 """
