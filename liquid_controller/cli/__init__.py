@@ -18,7 +18,7 @@ from liquid_controller import __version__
 from liquid_controller.errors import LiquidControllerError
 
 # Module names under liquid_controller.cli, in the order shown by --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("init_policy",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("init_policy", "export", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,13 @@
 """Export torch liquid networks to the numpy-only runtime artifact.
 
-:func:`core_arrays` turns a CfC or LTC sequence model (ncps 1.0.1's, or this
-package's, which keeps ncps's parameter names) into the runtime's config and
+:func:`core_arrays` turns a CfC or LTC sequence model (this package's, or an
+ncps 1.0.1 one, converted first) into the runtime's config and
 named arrays (names listed in :mod:`liquid_controller.runtime.cfc` and
 :mod:`liquid_controller.runtime.ltc`); :func:`export_core` writes them as a
-``"core"`` artifact. Policies are exported by :func:`export_policy`.
+``"core"`` artifact. :func:`policy_arrays` / :func:`export_policy` do the same
+for a whole :class:`~liquid_controller.models.policy.LiquidPolicy` (camera
+encoder, core, heads and the spec), and :func:`export_checkpoint` for a
+checkpoint file: that is what ``liquid-controller export`` runs.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ import torch
 from torch import nn
 
 from liquid_controller.errors import CheckpointError
+from liquid_controller.models.cells import WiredCfCCell
+from liquid_controller.models.checkpoint import load_checkpoint
+from liquid_controller.models.convert import from_ncps
+from liquid_controller.models.policy import LiquidPolicy
+from liquid_controller.models.sequence import LTC, CfC, LiquidRNN
 from liquid_controller.runtime.artifact import save_artifact
 
-__all__ = ["core_arrays", "export_core"]
-
-_ACTIVATION_NAMES = {
-    "LeCun": "lecun_tanh",
-    "Tanh": "tanh",
-    "ReLU": "relu",
-    "SiLU": "silu",
-    "GELU": "gelu",
-}
+__all__ = [
+    "core_arrays",
+    "export_checkpoint",
+    "export_core",
+    "export_policy",
+    "policy_arrays",
+    "verify_export",
+]
 
 
 def _np(tensor: torch.Tensor) -> np.ndarray:
@@ -54,63 +61,39 @@ def _cfc_cell_arrays(cell: nn.Module, name: str, arrays: dict[str, np.ndarray]) 
         arrays[f"{name}.sparsity_mask"] = _np(mask)
 
 
-def _backbone_linears(cell: nn.Module) -> tuple[list[nn.Linear], str]:
-    if cell.backbone is None or cell.backbone_layers == 0:
-        return [], "lecun_tanh"
-    linears = [m for m in cell.backbone if isinstance(m, nn.Linear)]
-    acts = {type(m).__name__ for m in cell.backbone if not isinstance(m, (nn.Linear, nn.Dropout))}
-    if len(acts) != 1 or next(iter(acts)) not in _ACTIVATION_NAMES:
-        raise CheckpointError(f"cannot export CfC backbone activation(s) {sorted(acts)}")
-    return linears, _ACTIVATION_NAMES[next(iter(acts))]
-
-
-def _memory_arrays(module: nn.Module, arrays: dict[str, np.ndarray]) -> bool:
-    # ncps calls the flag ``use_mixed``; liquid_controller.models ``mixed_memory``.
-    if not (getattr(module, "use_mixed", False) or getattr(module, "mixed_memory", False)):
+def _memory_arrays(module: LiquidRNN, arrays: dict[str, np.ndarray]) -> bool:
+    if module.lstm is None:
         return False
     _linear("lstm.input_map", module.lstm.input_map, arrays)
     arrays["lstm.recurrent_map.weight"] = _np(module.lstm.recurrent_map.weight)
     return True
 
 
-def _wired_layers(cell: nn.Module) -> list[nn.Module] | None:
-    """The per-layer cells of a wired CfC (``layers`` here, ``_layers`` in ncps), else None."""
-    if isinstance(getattr(cell, "layers", None), nn.ModuleList):
-        return list(cell.layers)
-    layers = getattr(cell, "_layers", None)
-    return None if layers is None else list(layers)
-
-
-def _state_neuron_ids(cell: nn.Module) -> list[int]:
-    """Neuron id of each state entry (wired CfC states are ordered by layer, not by id)."""
-    ids = getattr(cell, "state_neuron_ids", None)
-    if ids is None:  # ncps: rebuild from its wiring
-        wiring = cell._wiring
-        ids = [n for layer in range(wiring.num_layers) for n in wiring.get_neurons_of_layer(layer)]
-    return [int(n) for n in ids]
-
-
-def _cfc_arrays(module: nn.Module) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _cfc_arrays(module: CfC) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     arrays: dict[str, np.ndarray] = {}
     cell = module.rnn_cell
     config: dict[str, Any] = {"type": "cfc", "input_size": int(module.input_size)}
-    layers = _wired_layers(cell)
-    if layers is not None:  # wired: one CfC cell per NCP layer
-        config.update(wired=True, layer_sizes=[int(c.hidden_size) for c in layers])
-        config["mode"] = layers[0].mode
-        config["units"] = int(sum(config["layer_sizes"]))
-        config["state_neuron_ids"] = _state_neuron_ids(cell)
-        for index, layer in enumerate(layers):
+    if isinstance(cell, WiredCfCCell):  # one CfC cell per wiring layer
+        config.update(
+            wired=True,
+            mode=cell.mode,
+            layer_sizes=[int(n) for n in cell.layer_sizes],
+            units=int(cell.state_size),
+            state_neuron_ids=[int(n) for n in cell.state_neuron_ids],
+        )
+        for index, layer in enumerate(cell.layers):
             _cfc_cell_arrays(layer, f"cell.layer{index}", arrays)
     else:
-        linears, act = _backbone_linears(cell)
+        linears = (
+            [] if cell.backbone is None else [m for m in cell.backbone if isinstance(m, nn.Linear)]
+        )
         config.update(
             wired=False,
             mode=cell.mode,
             units=int(cell.hidden_size),
             backbone_layers=len(linears),
-            backbone_units=int(linears[0].out_features) if linears else 128,
-            activation=act,
+            backbone_units=int(cell.backbone_units),
+            activation=str(module.activation),
         )
         for index, linear in enumerate(linears):
             _linear(f"cell.backbone{index}", linear, arrays)
@@ -142,36 +125,23 @@ _LTC_PARAMS = (
 )
 
 
-def _ltc_arrays(module: nn.Module) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _ltc_arrays(module: LTC) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     cell = module.rnn_cell
-    params = dict(cell.named_parameters())
-    params.update(dict(cell.named_buffers()))
-    missing = [name for name in _LTC_PARAMS if name not in params]
-    if missing:
-        raise CheckpointError(f"cannot export LTC cell: missing parameters {missing}")
-    arrays = {f"cell.{name}": _np(params[name]) for name in _LTC_PARAMS}
+    arrays = {f"cell.{name}": _np(getattr(cell, name)) for name in _LTC_PARAMS}
     for name in ("input_w", "input_b", "output_w", "output_b"):
-        if name in params:
-            arrays[f"cell.{name}"] = _np(params[name])
+        if getattr(cell, name) is not None:
+            arrays[f"cell.{name}"] = _np(getattr(cell, name))
     config: dict[str, Any] = {
         "type": "ltc",
-        "input_size": int(arrays["cell.sensory_w"].shape[0]),
-        "units": int(arrays["cell.w"].shape[0]),
+        "input_size": int(cell.input_size),
+        "units": int(cell.state_size),
         "motor_size": int(cell.motor_size),
+        "ode_unfolds": int(cell.ode_unfolds),
+        "epsilon": float(cell.epsilon),
+        "implicit_param_constraints": bool(cell.implicit_param_constraints),
+        "input_mapping": str(cell.input_mapping),
+        "output_mapping": str(cell.output_mapping),
     }
-    # ncps keeps these private (``_ode_unfolds``); liquid_controller.models public.
-    for key in (
-        "ode_unfolds",
-        "epsilon",
-        "implicit_param_constraints",
-        "input_mapping",
-        "output_mapping",
-    ):
-        value = getattr(cell, key, None)
-        config[key] = getattr(cell, f"_{key}") if value is None else value
-    config["ode_unfolds"] = int(config["ode_unfolds"])
-    config["epsilon"] = float(config["epsilon"])
-    config["implicit_param_constraints"] = bool(config["implicit_param_constraints"])
     config["mixed_memory"] = _memory_arrays(module, arrays)
     return config, arrays
 
@@ -179,20 +149,18 @@ def _ltc_arrays(module: nn.Module) -> tuple[dict[str, Any], dict[str, np.ndarray
 def core_arrays(module: nn.Module) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Return ``(config, arrays)`` describing a CfC or LTC sequence model for the runtime.
 
+    Args:
+        module: a :class:`~liquid_controller.models.sequence.CfC` or ``LTC``, or an
+            ncps 1.0.1 ``CfC``/``LTC`` (converted first with ``from_ncps``).
+
     Raises:
-        CheckpointError: ``module`` is not a CfC/LTC model this exporter knows.
+        ConfigError: ``module`` is neither.
     """
-    cell = getattr(module, "rnn_cell", None)
-    if cell is None:
-        raise CheckpointError(
-            f"cannot export {type(module).__name__}: expected a CfC or LTC sequence model "
-            "with an 'rnn_cell'"
-        )
-    if hasattr(cell, "_ode_unfolds") or hasattr(cell, "ode_unfolds"):
+    if not isinstance(module, LiquidRNN):
+        module = from_ncps(module)
+    if isinstance(module, LTC):
         return _ltc_arrays(module)
-    if hasattr(cell, "ff1") or _wired_layers(cell) is not None:
-        return _cfc_arrays(module)
-    raise CheckpointError(f"cannot export cell type {type(cell).__name__}")
+    return _cfc_arrays(module)  # type: ignore[arg-type]
 
 
 def export_core(module: nn.Module, path: str | os.PathLike[str]) -> None:
@@ -204,3 +172,142 @@ def export_core(module: nn.Module, path: str | os.PathLike[str]) -> None:
         config={"core": config},
         arrays={f"core.{name}": value for name, value in arrays.items()},
     )
+
+
+def _encoder_arrays(policy: LiquidPolicy, arrays: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    encoder = policy.encoder
+    if encoder is None:
+        return None
+    layers = []
+    convs = [m for m in encoder.convs if isinstance(m, nn.Conv2d)]
+    for index, conv in enumerate(convs):
+        kernel, stride, padding = conv.kernel_size, conv.stride, conv.padding
+        if (
+            kernel[0] != kernel[1]
+            or stride[0] != stride[1]
+            or any(padding)
+            or conv.dilation != (1, 1)
+        ):
+            raise CheckpointError(
+                f"cannot export encoder conv {index}: the runtime takes square, unpadded, "
+                f"undilated convolutions (kernel {kernel}, stride {stride}, padding {padding})"
+            )
+        layers.append([int(conv.out_channels), int(kernel[0]), int(stride[0])])
+        _linear(f"encoder.conv{index}", conv, arrays)  # type: ignore[arg-type]
+    _linear("encoder.fc", encoder.fc, arrays)
+    return {
+        "conv_layers": layers,
+        "features": int(encoder.features),
+        "image_mean": [float(v) for v in encoder.image_mean.reshape(-1)],
+        "image_std": [float(v) for v in encoder.image_std.reshape(-1)],
+    }
+
+
+def policy_arrays(policy: LiquidPolicy) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Return ``(config, arrays)`` of a ``"policy"`` artifact for ``policy``.
+
+    Raises:
+        CheckpointError: the encoder uses a convolution the runtime does not implement.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    encoder = _encoder_arrays(policy, arrays)
+    core_config, core = core_arrays(policy.core)
+    arrays.update({f"core.{name}": value for name, value in core.items()})
+    _linear("action_head", policy.action_head, arrays)
+    if policy.barrier_head is not None:
+        _linear("barrier_head", policy.barrier_head, arrays)
+    config = {
+        "spec": policy.spec.to_dict(),
+        "policy": {
+            "image_encoder": encoder,
+            "core": core_config,
+            "neuron_types": list(policy.neuron_types()),
+        },
+    }
+    return config, arrays
+
+
+def export_policy(
+    policy: LiquidPolicy,
+    path: str | os.PathLike[str],
+    *,
+    source: dict[str, Any] | None = None,
+) -> None:
+    """Write ``policy`` as a ``"policy"`` artifact at ``path``.
+
+    Args:
+        policy: the network (its spec travels with it).
+        path: destination file.
+        source: JSON-able provenance stored in the artifact's config (``source`` key).
+    """
+    config, arrays = policy_arrays(policy)
+    config["source"] = dict(source or {})
+    save_artifact(path, kind="policy", config=config, arrays=arrays)
+
+
+def export_checkpoint(checkpoint: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Load a checkpoint file (validated, no code executed) and export it to ``path``.
+
+    Raises:
+        CheckpointError: the checkpoint is invalid, or cannot be exported.
+    """
+    loaded = load_checkpoint(checkpoint)
+    export_policy(
+        loaded.policy,
+        path,
+        source={
+            "checkpoint": os.path.basename(os.fspath(checkpoint)),
+            "checkpoint_format_version": loaded.format_version,
+            "metadata": loaded.metadata,
+        },
+    )
+
+
+VERIFY_TOLERANCE = 1e-4
+"""Largest action/activity difference ``verify_export`` accepts (torch runs in float32)."""
+
+
+def verify_export(
+    checkpoint: str | os.PathLike[str],
+    artifact: str | os.PathLike[str],
+    *,
+    steps: int = 50,
+    seed: int = 0,
+) -> float:
+    """Step the checkpoint (torch) and the artifact (runtime) side by side; return the max diff.
+
+    Both get the same random observations (within the spec's normalisation range)
+    and irregular time steps, state carried.
+
+    Raises:
+        CheckpointError: the outputs differ by more than :data:`VERIFY_TOLERANCE`.
+    """
+    from liquid_controller.models.policy import TorchPolicy
+    from liquid_controller.runtime.policy import RuntimePolicy
+
+    torch_policy = TorchPolicy(load_checkpoint(checkpoint).policy)
+    runtime_policy = RuntimePolicy.load(artifact)
+    spec = runtime_policy.spec
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(steps):
+        obs: dict[str, Any] = {
+            v.name: np.asarray(v.mean) + np.asarray(v.std) * rng.normal(size=v.size)
+            for v in spec.vectors
+        }
+        if spec.image is not None:
+            shape = (spec.image.height, spec.image.width, spec.image.channels)
+            obs["image"] = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        dt_s = float(rng.uniform(0.01, 0.1))
+        want, got = torch_policy.step(obs, dt_s), runtime_policy.step(obs, dt_s)
+        pairs = [(want.action, got.action), (want.activity, got.activity)]
+        if want.barrier_params is not None and got.barrier_params is not None:
+            pairs.append((want.barrier_params, got.barrier_params))
+        worst = max(worst, *(float(np.abs(a - b).max()) for a, b in pairs))
+    if not worst <= VERIFY_TOLERANCE:
+        raise CheckpointError(
+            f"exported artifact '{os.fspath(artifact)}' differs from checkpoint "
+            f"'{os.fspath(checkpoint)}' by {worst:.3g} (> {VERIFY_TOLERANCE}); "
+            "please report this as a bug"
+        )
+    return worst
