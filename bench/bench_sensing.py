@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -242,6 +243,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "torch_threads": torch_threads,
             "scipy": version("scipy"),
             "machine": platform.machine(),
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "quick": quick,
         },
     }
