@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from liquid_controller.safety import class_k_coefficients, parse_config, solve
 from liquid_controller.safety.filter import SafetyFilter
 
 F64 = torch.float64
+# Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
+SCALE = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "stress" else 1
 
 WHEELS = {
     "actuators": {
@@ -202,6 +205,36 @@ def test_forward_matches_the_runtime_safety_filter(plugin_config: dict) -> None:
             np.testing.assert_allclose(out.u[i].numpy(), result.u, rtol=0, atol=1e-6)
 
 
+@settings(max_examples=50 * SCALE)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    nominal_scale=st.floats(1e-3, 1e4),
+    gain_scale=st.floats(1e-2, 1e2),
+    dt_s=st.floats(0.0, 0.1),
+)
+def test_output_satisfies_the_hard_rows_and_relaxes_only_through_slack(
+    seed: int, nominal_scale: float, gain_scale: float, dt_s: float
+) -> None:
+    layer = BarrierNetLayer(WHEELS)
+    data = batch(seed, size=8)
+    out = layer(
+        nominal_scale * data["u_nominal"],
+        state_of(data),
+        gain_scale * data["gains"],
+        u_prev=data["u_prev"],
+        dt_s=dt_s,
+    )
+    u, tol = out.u, 1e-9
+    lower, upper = layer.window(8, u, data["u_prev"], torch.full((8,), dt_s, dtype=F64))
+    assert bool(((u >= lower - tol) & (u <= upper + tol)).all()), "box or rate window broken"
+    traction = 10.0 * u.sum(-1)
+    assert bool(((traction >= -12.0 - tol) & (traction <= 12.0 + tol)).all()), "traction broken"
+    assert bool((out.slack >= -tol).all()), "negative slack"
+    G, b = layer.barrier_rows(8, u, state_of(data), gain_scale * data["gains"])
+    margin = (G @ u.unsqueeze(-1)).squeeze(-1) + out.slack - b  # every barrier row is soft here
+    assert bool((margin >= -tol * (1.0 + b.abs())).all()), "barrier broken beyond its slack"
+
+
 def test_feasible_nominal_passes_through() -> None:
     layer = BarrierNetLayer(WHEELS)
     u_nom = torch.tensor([[0.1, -0.2]], dtype=F64)
@@ -214,7 +247,7 @@ def test_feasible_nominal_passes_through() -> None:
     assert not bool(out.active.any())
 
 
-@settings(max_examples=30)
+@settings(max_examples=50 * SCALE)
 @given(gains=st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=4))
 def test_class_k_coefficients_match_numpy(gains: list[float]) -> None:
     ours = class_k_coefficients_torch(torch.tensor([gains], dtype=F64))[0].numpy()
@@ -237,7 +270,7 @@ def test_gradcheck_through_nominal_gains_and_state() -> None:
     assert torch.autograd.gradcheck(safe, leaves)
 
 
-@settings(max_examples=20)
+@settings(max_examples=50 * SCALE)
 @given(
     features=st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3),
     seed=st.integers(0, 1000),
