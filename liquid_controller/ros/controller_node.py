@@ -36,7 +36,7 @@ class ControllerNode(PolicyTriggered, ControlNode):
 
     def _build(self) -> None:
         params = self.params
-        self.policy = PolicySide(self, params, on_camera=self._on_camera)
+        self.policy = PolicySide(self, params, self._on_camera, self.guard.wrap)
         self.safety = SafetySide(self, params)
         self.pipeline = ControlPipeline(self.policy.runner, self.safety.runner)
         consumers: list[Any] = [(self.safety.actuator_names, self.safety)]
@@ -48,6 +48,7 @@ class ControllerNode(PolicyTriggered, ControlNode):
             self.now_s,
             consumers,
             on_message=self._on_joint_message,
+            wrap=self.guard.wrap,
         )
 
     def _on_joint_message(self, name: str, now_s: float) -> None:

@@ -27,7 +27,6 @@ from liquid_controller.sensing import (
     header_stamp_ns,
     image_to_rgb,
     imu_to_vector,
-    resize_rgb,
 )
 
 __all__ = [
@@ -55,6 +54,12 @@ JOINT_STATE_INPUT = "joint_state"
 JOINT_POSITION_INPUT = "joint_position"
 JOINT_VELOCITY_INPUT = "joint_velocity"
 NS_PER_S = 1e9
+Wrap = Callable[[str, Callable[[Any], None]], Callable[[Any], Any]]
+
+
+def _unwrapped(name: str, callback: Callable[[Any], None]) -> Callable[[Any], Any]:
+    """Default ``wrap``: the callback itself."""
+    return callback
 
 
 class PolicyInputs:
@@ -69,6 +74,7 @@ class PolicyInputs:
         on_camera: called after each accepted camera frame with the callback's start
             time (``time.perf_counter``), for ``trigger:=camera``.
         on_message: called with (input name, now) for every arriving message (rates).
+        wrap: wraps each subscription callback under a name (the node's ``CallbackGuard``).
 
     Raises:
         ConfigError: unknown camera transport.
@@ -84,6 +90,7 @@ class PolicyInputs:
         qos: QoSProfile,
         on_camera: Callable[[float], None] | None = None,
         on_message: Callable[[str, float], None] | None = None,
+        wrap: Wrap = _unwrapped,
     ) -> None:
         if camera_transport not in ("raw", "compressed"):
             raise ConfigError("camera_transport", camera_transport, "'raw' or 'compressed'")
@@ -100,11 +107,11 @@ class PolicyInputs:
                 else (CompressedImage, COMPRESSED_CAMERA_TOPIC)
             )
             self.subscriptions.append(
-                node.create_subscription(msg_type, topic, self._on_image_msg, qos)
+                node.create_subscription(msg_type, topic, wrap("camera", self._on_image_msg), qos)
             )
         if IMU_INPUT in names:
             self.subscriptions.append(
-                node.create_subscription(Imu, IMU_TOPIC, self._on_imu_msg, qos)
+                node.create_subscription(Imu, IMU_TOPIC, wrap("imu", self._on_imu_msg), qos)
             )
         self.joint_inputs = tuple(
             n for n in (JOINT_POSITION_INPUT, JOINT_VELOCITY_INPUT) if n in names
@@ -116,7 +123,8 @@ class PolicyInputs:
         self._on_message(IMAGE_INPUT, now)
         try:
             height, width, _ = self._runner.input_shape(IMAGE_INPUT)
-            image = resize_rgb(image_to_rgb(msg), height, width)
+            # Fused: the channel shuffle runs on the small, resized image.
+            image = image_to_rgb(msg, (height, width))
             stamp = header_stamp_ns(msg) / NS_PER_S
         except MessageConversionError as err:
             self._runner.record_drop(IMAGE_INPUT, str(err))
@@ -179,6 +187,7 @@ class JointStateInput:
         now_s: the node clock in seconds.
         consumers: ``(joint_names, consumer)`` pairs.
         on_message: called with (``"joint_state"``, now) for every arriving message.
+        wrap: wraps the subscription callback under a name (the node's ``CallbackGuard``).
 
     Raises:
         ConfigError: a consumer's joint names are empty or repeated.
@@ -191,6 +200,7 @@ class JointStateInput:
         now_s: Callable[[], float],
         consumers: Sequence[tuple[Sequence[str], JointConsumer]],
         on_message: Callable[[str, float], None] | None = None,
+        wrap: Wrap = _unwrapped,
     ) -> None:
         self._now_s = now_s
         self._on_message = on_message or _ignore
@@ -200,7 +210,7 @@ class JointStateInput:
                 raise ConfigError("joint_names", list(names), "the joint names to read (non-empty)")
             self._consumers.append((JointStateMapper(names), consumer))
         self.subscription = node.create_subscription(
-            JointState, JOINT_STATES_TOPIC, self._on_msg, qos
+            JointState, JOINT_STATES_TOPIC, wrap("joint_states", self._on_msg), qos
         )
 
     def _on_msg(self, msg: Any) -> None:

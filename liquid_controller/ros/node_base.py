@@ -54,11 +54,11 @@ class ControlNode(Node):
         self._build()
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._timer = self.create_timer(
-            1.0 / self.params["rate_hz"], self.guard.wrap("control timer", self._timed_tick)
+            1.0 / self.params["rate_hz"], self.guard.wrap("timer", self._timed_tick)
         )
         self._diagnostics_timer = self.create_timer(
             self.params["diagnostics_period_s"],
-            self.guard.wrap("diagnostics timer", self._publish_diagnostics),
+            self.guard.wrap("diagnostics", self._publish_diagnostics),
         )
         self.add_on_set_parameters_callback(ParameterGate(self.specs, self.params, self._on_set))
 
@@ -108,21 +108,29 @@ class ControlNode(Node):
 
     def _publish_diagnostics(self) -> None:
         now = self.now_s()
-        records = self._records(now)
-        if self.guard.count:
-            records.append(
-                DiagnosticRecord(
-                    f"{self.get_name()}: callbacks",
-                    DiagnosticLevel.ERROR,
-                    f"{self.guard.count} callback exception(s); last: {self.guard.last_error}",
-                    (("exceptions", str(self.guard.count)),),
-                )
-            )
+        records = [*self._records(now), self._callbacks_record()]
         self._diagnostics_pub.publish(
             diagnostic_array(
                 self.get_clock().now().to_msg(), records, self.get_fully_qualified_name()
             )
         )
+
+    def _callbacks_record(self) -> DiagnosticRecord:
+        """Exceptions and compute time (p50/p99, microseconds) of every ROS callback."""
+        guard = self.guard
+        values = [("exceptions", str(guard.count)), ("last_error", guard.last_error)]
+        for name, stats in sorted(guard.timing.items()):
+            if len(stats):
+                values += [
+                    (f"{name}.p50_us", f"{stats.percentile(50) * 1e6:.1f}"),
+                    (f"{name}.p99_us", f"{stats.percentile(99) * 1e6:.1f}"),
+                ]
+        if guard.count:
+            level = DiagnosticLevel.ERROR
+            message = f"{guard.count} callback exception(s); last: {guard.last_error}"
+        else:
+            level, message = DiagnosticLevel.OK, "no callback exceptions"
+        return DiagnosticRecord(f"{self.get_name()}: callbacks", level, message, tuple(values))
 
     def _on_set(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         self._apply(changes, values)

@@ -39,7 +39,7 @@ class PolicyNode(PolicyTriggered, ControlNode):
 
     def _build(self) -> None:
         params = self.params
-        self.policy = PolicySide(self, params, on_camera=self._on_camera)
+        self.policy = PolicySide(self, params, self._on_camera, self.guard.wrap)
         self._joints = None
         if self.policy.inputs.joint_inputs:
             self._joints = JointStateInput(
@@ -48,6 +48,7 @@ class PolicyNode(PolicyTriggered, ControlNode):
                 self.now_s,
                 [(self.policy.joint_names(params["joint_names"]), self.policy.inputs)],
                 on_message=self.policy.diagnostics.on_message,
+                wrap=self.guard.wrap,
             )
         self._nominal_pub = self.create_publisher(
             Float64MultiArray, NOMINAL_TOPIC, command_qos(params["command_qos_depth"])

@@ -18,7 +18,7 @@ from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerConfig, PolicyTick
 from liquid_controller.errors import ConfigError
 from liquid_controller.msg import PolicyState
-from liquid_controller.ros.inputs import PolicyInputs
+from liquid_controller.ros.inputs import PolicyInputs, Wrap
 from liquid_controller.ros.messages import policy_state_msg
 from liquid_controller.ros.node_base import log_freshness
 from liquid_controller.ros.paths import default_model_path
@@ -63,10 +63,15 @@ class PolicySide:
         node: the owning node (parameters already declared).
         params: its parameter values.
         on_camera: called after each accepted camera frame (``trigger:=camera``), or ``None``.
+        wrap: wraps subscription callbacks (the node's ``CallbackGuard.wrap``).
     """
 
     def __init__(
-        self, node: Node, params: Mapping[str, Any], on_camera: Callable[[float], None] | None
+        self,
+        node: Node,
+        params: Mapping[str, Any],
+        on_camera: Callable[[float], None] | None,
+        wrap: Wrap,
     ) -> None:
         self._node = node
         policy = load_policy(resolve_model_path(params["model_path"]))
@@ -82,6 +87,7 @@ class PolicySide:
             qos=sensor_qos(params["sensor_qos_depth"], params["sensor_qos_reliability"]),
             on_camera=on_camera,
             on_message=self.diagnostics.on_message,
+            wrap=wrap,
         )
         self._state_pub = node.create_publisher(
             PolicyState, "~/policy_state", command_qos(params["command_qos_depth"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
@@ -20,9 +21,13 @@ import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
+from liquid_controller.control.diagnostics import WindowStats
+
 __all__ = ["CallbackGuard", "SafeStoppable", "run_node"]
 
 _R = TypeVar("_R")
+TIMING_WINDOW = 500
+"""Callback durations kept per callback for the p50/p99 on /diagnostics."""
 
 
 class SafeStoppable(Protocol):
@@ -80,7 +85,8 @@ class CallbackGuard:
 
     The first exception of each (callback, type) pair is logged with its traceback;
     later ones only increase ``count``. ``on_error`` (e.g. publish the safe command)
-    runs on every exception.
+    runs on every exception. Every guarded call is timed (wall time, seconds) into
+    ``timing[name]``, the callback compute time reported on ``/diagnostics``.
 
     Args:
         log_error: logs one message (``node.get_logger().error``).
@@ -93,16 +99,21 @@ class CallbackGuard:
         self._seen: set[tuple[str, type[BaseException]]] = set()
         self.count = 0
         self.last_error = ""
+        self.timing: dict[str, WindowStats] = {}
 
     def wrap(self, name: str, callback: Callable[..., _R]) -> Callable[..., _R | None]:
-        """Return ``callback`` guarded under ``name``."""
+        """Return ``callback`` guarded and timed under ``name``."""
+        stats = self.timing.setdefault(name, WindowStats(TIMING_WINDOW))
 
         def guarded(*args: Any) -> _R | None:
+            start = time.perf_counter()
             try:
                 return callback(*args)
             except Exception as err:
                 self._handle(name, err)
                 return None
+            finally:
+                stats.add(time.perf_counter() - start)
 
         return guarded
 

@@ -49,11 +49,12 @@ class SafetyFilterNode(ControlNode):
             self.now_s,
             [(self.safety.actuator_names, self.safety)],
             on_message=self.safety.diagnostics.on_message,
+            wrap=self.guard.wrap,
         )
         self._nominal_sub = self.create_subscription(
             Float64MultiArray,
             NOMINAL_TOPIC,
-            self.guard.wrap("nominal callback", self._on_nominal),
+            self.guard.wrap("nominal", self._on_nominal),
             command_qos(params["command_qos_depth"]),
         )
 
