@@ -21,7 +21,7 @@ from liquid_controller.models.barriernet import (
 )
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.models.qp_layer import QPSolveError
-from liquid_controller.safety import class_k_coefficients, parse_config, solve
+from liquid_controller.safety import class_k_coefficients, load_config, parse_config, solve
 from liquid_controller.safety.filter import SafetyFilter
 
 F64 = torch.float64
@@ -404,18 +404,34 @@ def test_u_prev_without_rate_limits_is_rejected() -> None:
         layer(zeros, {"joint_position": zeros, "joint_velocity": zeros}, u_prev=zeros, dt_s=0.01)
 
 
-def test_velocity_only_config_matches_the_runtime_qp_at_default_gains() -> None:
-    # Relative degree 1 only: the joint rows' h-dot column is dropped (degree_max = 1).
-    config = dict(WHEELS, barriers=[WHEELS["barriers"][1]])
+def test_shipped_config_matches_the_runtime_filter() -> None:
+    # config/safety.yaml: relative degree 1 only, so the joint rows' h-dot column is
+    # dropped (degree_max = 1); per-sample gains and the default ones.
+    config = load_config(Path(__file__).resolve().parents[2] / "config" / "safety.yaml")
     layer = BarrierNetLayer(config)
-    data = batch(seed=6, size=16)
-    out = layer(data["u_nominal"], state_of(data), u_prev=data["u_prev"], dt_s=0.02)
-    assert bool(out.active[:, -4:].any()), "no barrier active"
-    for i in range(16):
-        problem = layer.builder.problem(
-            data["u_nominal"][i].numpy(), numpy_sample(data, i), data["u_prev"][i].numpy(), 0.02
-        )
-        np.testing.assert_allclose(out.u[i].numpy(), solve(problem).x[:2], rtol=0, atol=1e-9)
+    safety_filter = SafetyFilter(config)
+    gen = torch.Generator().manual_seed(6)
+    size = 16
+    u_nominal = 4.0 * torch.rand(size, 2, generator=gen, dtype=F64) - 2.0
+    state = {
+        "joint_position": torch.zeros(size, 2, dtype=F64),
+        "joint_velocity": 30.0 * torch.rand(size, 2, generator=gen, dtype=F64) - 15.0,
+    }
+    u_prev = torch.rand(size, 2, generator=gen, dtype=F64) - 0.5
+    gains = 20.0 * torch.rand(size, layer.num_gains, generator=gen, dtype=F64) + 0.1
+    period_s = config.timing.period_s
+    for sample_gains in (None, gains):
+        out = layer(u_nominal, state, sample_gains, u_prev=u_prev, dt_s=period_s)
+        assert bool(out.active[:, -4:].any()), "no barrier active"
+        for i in range(size):
+            safety_filter.reset(u_prev=u_prev[i].numpy())
+            result = safety_filter.filter(
+                u_nominal[i].numpy(),
+                {k: v[i].numpy() for k, v in state.items()},
+                gains=None if sample_gains is None else sample_gains[i].numpy(),
+            )
+            assert not result.status.fallback, (i, result.status, result.reason)
+            np.testing.assert_allclose(out.u[i].numpy(), result.u, rtol=0, atol=1e-6)
 
 
 def test_liquid_policy_trains_end_to_end_through_the_layer() -> None:
