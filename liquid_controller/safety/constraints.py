@@ -298,7 +298,7 @@ class ConstraintBuilder:
             joint = self.joint_rows.terms(np.concatenate((q, v)))
             G.append(joint.G)
             drift.append(joint.drift)
-            derivatives.append(self._pad(joint.derivatives))
+            derivatives.append(self._pad(joint.derivatives[:, : self.degree_max]))
         for plugin in self._plugins:
             terms = plugin.function(state, plugin.params)
             G.append(_checked(plugin.key, terms.G, (plugin.rows, self.n)))

@@ -50,8 +50,15 @@ import numpy.typing as npt
 
 from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.safety.config import FallbackMode, SafetyConfig, load_config, parse_config
-from liquid_controller.safety.constraints import ConstraintBuilder
-from liquid_controller.safety.qp import DaqpWorkspace, QPProblem, QPStatus, available_solvers, solve
+from liquid_controller.safety.constraints import ConstraintBuilder, ForceRows
+from liquid_controller.safety.qp import (
+    DaqpWorkspace,
+    QPProblem,
+    QPStatus,
+    available_solvers,
+    row_scale,
+    solve,
+)
 
 __all__ = ["NOMINAL_LIMIT", "Enforced", "FilterResult", "FilterStatus", "SafetyFilter"]
 
@@ -191,13 +198,15 @@ class SafetyFilter:
         self._f = np.zeros(nx)
         self._f_u = self._f[:n]
         self._neg_w2 = -self._w2
+        # Rows are scaled by powers of two (exact; see qp.row_scale), so the tolerance of
+        # row i is HARD_TOLERANCE times its scale: hard rows hold to 1e-9 in config units.
+        self._scale = np.ones(k + m)
+        self._barrier_scale = self._scale[k:]
+        self._tol = np.full(nx + k + m, HARD_TOLERANCE)
+        self._E = b.slack_matrix()
         if not b.force_dynamic:
-            force = b.force_rows(None)
-            self._A[:k, :n] = force.F
-            self._L[self._force] = force.lower
-            self._U[self._force] = force.upper
-        self._A[k:, :n] = b.joint_rows.G if b.joint_rows.rows == m else 0.0
-        self._A[k:, n:] = b.slack_matrix()
+            self._write_force(b.force_rows(None))
+        self._write_barrier_rows(b.joint_rows.G if b.joint_rows.rows == m else np.zeros((m, n)))
         self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
         self._a_changed = False
         # Names for active-constraint reports, indexed like L and U.
@@ -282,7 +291,7 @@ class SafetyFilter:
 
         Sets ``self._force_ok`` (the force rows are valid even if the barriers are not).
         """
-        b, n, k = self.builder, self.n, self._k
+        b = self.builder
         self._force_ok = True
         if b.needs_state and state is None:
             self._force_ok = not b.force_dynamic
@@ -292,22 +301,38 @@ class SafetyFilter:
             if not (np.all(np.isfinite(force.F)) and np.all(force.lower <= force.upper)):
                 self._force_ok = False
                 return "force-limit function returned non-finite or crossed rows"
-            self._A[:k, :n] = force.F
-            self._L[self._force] = force.lower
-            self._U[self._force] = force.upper
-            self._a_changed = True
+            self._write_force(force)
         if self._m == 0:
             return ""
         G, bound = b.barrier_rows({} if state is None else state, gains)
         if not math.isfinite(float(np.add.reduce(bound))):
             return "state gives non-finite barrier rows"
-        self._L_barrier[...] = bound
         if not self._fast_barriers:
             if not np.all(np.isfinite(G)):
                 return "state gives non-finite barrier rows"
-            self._A[k:, :n] = G
-            self._a_changed = True
+            self._write_barrier_rows(G)
+        np.multiply(bound, self._barrier_scale, out=self._L_barrier)
         return ""
+
+    def _write_force(self, force: ForceRows) -> None:
+        k, n = self._k, self.n
+        scale = self._scale[:k]
+        scale[...] = row_scale(force.F)
+        self._A[:k, :n] = force.F * scale[:, None]
+        self._L[self._force] = force.lower * scale
+        self._U[self._force] = force.upper * scale
+        self._tol[self._force] = HARD_TOLERANCE * scale
+        self._a_changed = True
+
+    def _write_barrier_rows(self, G: FloatArray) -> None:
+        """Write ``[G, E]`` scaled; the caller scales the bound with ``_barrier_scale``."""
+        k, n = self._k, self.n
+        scale = self._barrier_scale
+        scale[...] = row_scale(np.hstack((G, self._E)))
+        self._A[k:, :n] = G * scale[:, None]
+        self._A[k:, n:] = self._E * scale[:, None]
+        self._tol[self._barrier] = HARD_TOLERANCE * scale
+        self._a_changed = True
 
     # ------------------------------------------------------------------ solving
 
@@ -345,7 +370,8 @@ class SafetyFilter:
             return None, status
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
         solved = self._residuals(x, rows)
-        if solved.below.max() > HARD_TOLERANCE or solved.above.max() > HARD_TOLERANCE:
+        tol = self._tol[: self._nx + rows]
+        if (solved.below > tol).any() or (solved.above > tol).any():
             return None, QPStatus.ERROR
         return solved, QPStatus.OPTIMAL
 
@@ -358,13 +384,14 @@ class SafetyFilter:
         """Names of the bounds and rows binding (within :data:`HARD_TOLERANCE`)."""
         b, n = self.builder, self.n
         names: list[str] = []
-        for i in np.flatnonzero(solved.below >= -HARD_TOLERANCE):
+        tol = self._tol[: self._nx + solved.rows]
+        for i in np.flatnonzero(solved.below >= -tol):
             if i < n:
                 kind = "effort_min" if self._L[i] == b.effort_min[i] else "rate_max"
                 names.append(f"{kind}[{b.names[i]}]")
             elif self._names_lower[i]:
                 names.append(self._names_lower[i])
-        for i in np.flatnonzero(solved.above >= -HARD_TOLERANCE):
+        for i in np.flatnonzero(solved.above >= -tol):
             if i < n:
                 kind = "effort_max" if self._U[i] == b.effort_max[i] else "rate_max"
                 names.append(f"{kind}[{b.names[i]}]")
@@ -524,12 +551,13 @@ class SafetyFilter:
         # (at run time that case falls back by precedence).
         box_scale = np.abs(force.F) @ np.maximum(np.abs(b.effort_min), np.abs(b.effort_max))
         slack = 1e-6 * (1.0 + np.abs(force.lower) + np.abs(force.upper) + box_scale)
+        scale = row_scale(force.F)
         problem = QPProblem(
             H=np.eye(self.n),
             f=np.zeros(self.n),
-            A=force.F,
-            lower=np.concatenate((b.effort_min, force.lower - slack)),
-            upper=np.concatenate((b.effort_max, force.upper + slack)),
+            A=force.F * scale[:, None],
+            lower=np.concatenate((b.effort_min, (force.lower - slack) * scale)),
+            upper=np.concatenate((b.effort_max, (force.upper + slack) * scale)),
         )
         if not solve(problem, self.config.solver).found:
             raise ConfigError(

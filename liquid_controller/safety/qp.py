@@ -26,6 +26,7 @@ from liquid_controller.errors import ConfigError
 
 __all__ = [
     "DaqpWorkspace",
+    "row_scale",
     "QPProblem",
     "QPSolution",
     "QPStatus",
@@ -38,6 +39,19 @@ FloatArray = npt.NDArray[np.float64]
 #: Primal feasibility tolerance asked of the backends (absolute). The filter checks the hard
 #: rows to 1e-9 after every solve, so the solver must do better than that.
 PRIMAL_TOL = 1e-11
+
+
+def row_scale(A: FloatArray) -> FloatArray:
+    """Return a power of two per row of ``A`` that brings its 2-norm into [0.5, 1).
+
+    Multiplying a row and its bounds by a power of two is exact in floating point, so the
+    scaled row accepts exactly the points the original does, while the solver sees
+    well-scaled rows (DAQP reports a row like ``1e-6 u <= -1e-6`` that is parallel to an
+    active bound as infeasible). Zero rows get 1.
+    """
+    _, exponent = np.frexp(np.sqrt(np.einsum("ij,ij->i", A, A)))
+    scale: FloatArray = np.ldexp(1.0, -exponent)
+    return scale
 
 
 class QPStatus(enum.Enum):

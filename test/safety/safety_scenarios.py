@@ -34,7 +34,13 @@ class Scenario:
         return f
 
 
+GRID = {"on": False}
+
+
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Floats in [lo, hi]; multiples of 1/64 while ``GRID["on"]`` (see ``grid_scenarios``)."""
+    if GRID["on"]:
+        return st.integers(int(np.ceil(lo * 64)), int(np.floor(hi * 64))).map(lambda i: i / 64)
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
@@ -113,6 +119,21 @@ def scenarios(draw: st.DrawFn, finite_nominal: bool = False, max_n: int = 4) -> 
     if draw(st.booleans()):
         nominal = u_prev + 0.01 * np.nan_to_num(nominal, posinf=1.0, neginf=-1.0)
     return Scenario(config, state, u_prev, dt, nominal)
+
+
+@st.composite
+def grid_scenarios(draw: st.DrawFn, max_n: int = 4) -> Scenario:
+    """Finite-nominal scenarios whose numbers are multiples of 1/64.
+
+    The cvxpy oracle's solvers (HiGHS, Clarabel) fail on some inputs with tiny bounds
+    such as 1.2e-7 ("excessively small bounds"); a coarse grid keeps the oracle reliable
+    while the property tests with full floats cover the filter itself.
+    """
+    GRID["on"] = True
+    try:
+        return draw(scenarios(finite_nominal=True, max_n=max_n))
+    finally:
+        GRID["on"] = False
 
 
 def window(f: SafetyFilter, u_prev: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:

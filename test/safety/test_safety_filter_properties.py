@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, note, settings
-from safety_scenarios import Scenario, hard_rows, margin, scenarios, window
+from safety_scenarios import Scenario, grid_scenarios, hard_rows, margin, scenarios, window
 
 from liquid_controller.safety.filter import Enforced, FilterStatus
 from liquid_controller.safety.reference import ReferenceQP
@@ -93,7 +93,7 @@ def reference_for(f) -> ReferenceQP:
 
 
 @default_examples(60)
-@given(scenarios(finite_nominal=True, max_n=3))
+@given(grid_scenarios(max_n=3))
 def test_qp_optimum_matches_cvxpy(s: Scenario) -> None:
     f = s.filter()
     r = f.filter(s.nominal, s.state, s.dt)
