@@ -450,10 +450,10 @@ class BarrierNetLayer(nn.Module):
     ) -> torch.Tensor | None:
         """Validate ``u_prev``/``dt_s``; return ``dt_s`` as a ``(B,)`` tensor or ``None``."""
         if self.builder.rate_max is None:
-            if u_prev is not None:
+            if u_prev is not None or dt_s is not None:
                 raise ValueError(
-                    f"{_WHERE}: 'u_prev' given but the config has no actuators.rate_max; "
-                    "expected None"
+                    f"{_WHERE}: 'u_prev'/'dt_s' given but the config has no "
+                    "actuators.rate_max; expected None (they only set the rate window)"
                 )
             return None
         if u_prev is None or dt_s is None:

@@ -400,8 +400,10 @@ def test_u_prev_without_rate_limits_is_rejected() -> None:
     )
     layer = BarrierNetLayer(parse_config(config))
     zeros = torch.zeros(1, 2, dtype=F64)
-    with pytest.raises(ValueError, match="'u_prev' given but the config has no actuators.rate_max"):
-        layer(zeros, {"joint_position": zeros, "joint_velocity": zeros}, u_prev=zeros, dt_s=0.01)
+    state = {"joint_position": zeros, "joint_velocity": zeros}
+    for extra in ({"u_prev": zeros, "dt_s": 0.01}, {"dt_s": 0.01}):
+        with pytest.raises(ValueError, match="given but the config has no actuators.rate_max"):
+            layer(zeros, state, **extra)
 
 
 def test_shipped_config_matches_the_runtime_filter() -> None:
