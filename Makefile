@@ -13,7 +13,7 @@ ROS_VENV := .venv-ros
 ROS_WS := build/ros_ws
 ROS_ENV := LIQUID_CONTROLLER_ROOT=$(CURDIR) . scripts/ros_env.sh
 
-.PHONY: venv demo test test-unit bench lint clean ros-venv ros-build test-ros
+.PHONY: venv demo test test-unit bench bench-qpth-venv lint clean ros-venv ros-build test-ros
 
 venv: $(VENV)/.installed
 
@@ -51,7 +51,22 @@ test-unit: venv
 
 test: test-unit test-ros
 
+# qpth, a peer in the barriernet bench, pins numpy<2: it gets its own venv (not a package
+# dependency), torch from the same pin first so pip does not fetch another build.
+QPTH_VENV := .venv-bench-qpth
+
+bench-qpth-venv: $(QPTH_VENV)/.installed
+
+$(QPTH_VENV)/.installed:
+	$(PYTHON) -m venv $(QPTH_VENV)
+	$(QPTH_VENV)/bin/python -m pip install --quiet $(TORCH_PIN)
+	$(QPTH_VENV)/bin/python -m pip install --quiet qpth 'numpy<2'
+	touch $@
+
+# A failed qpth set-up does not stop the benches: the barriernet results then say why qpth
+# was not measured.
 bench: venv
+	-$(MAKE) --no-print-directory bench-qpth-venv
 	$(VENV)/bin/liquid-controller bench
 
 lint: venv
@@ -59,4 +74,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check liquid_controller test bench launch
 
 clean:
-	rm -rf $(VENV) $(ROS_VENV) build install log .pytest_cache .hypothesis
+	rm -rf $(VENV) $(ROS_VENV) $(QPTH_VENV) build install log .pytest_cache .hypothesis
