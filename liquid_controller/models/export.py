@@ -38,7 +38,9 @@ __all__ = [
 
 
 def _np(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().to("cpu", torch.float64).numpy().copy()
+    """Copy a tensor exactly: float32/float64 kept (the runtime widens at load), else float64."""
+    dtype = tensor.dtype if tensor.dtype in (torch.float32, torch.float64) else torch.float64
+    return tensor.detach().to("cpu", dtype).numpy().copy()
 
 
 def _linear(prefix: str, layer: nn.Linear, arrays: dict[str, np.ndarray]) -> None:
