@@ -181,7 +181,7 @@ def _level_byte(level: Any) -> bytes:
     """Map a record level (enum member, its name, or 0..3) to diagnostic_msgs' byte constant."""
     name = getattr(level, "name", level)
     if isinstance(name, str) and name.upper() in _LEVELS:
-        return _LEVELS[name.upper()]
+        return bytes(_LEVELS[name.upper()])
     if isinstance(level, int) and 0 <= int(level) <= 3:
         return bytes([int(level)])
     raise ValueError(f"diagnostic level {level!r}; expected OK, WARN, ERROR or STALE")

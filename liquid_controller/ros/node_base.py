@@ -26,7 +26,7 @@ __all__ = ["ControlNode", "log_freshness"]
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
 
-class ControlNode(Node):
+class ControlNode(Node):  # type: ignore[misc,unused-ignore]  (rclpy is untyped)
     """Base of ``policy_node``, ``safety_filter_node`` and ``controller_node``.
 
     Subclasses implement :meth:`_build` (publishers, subscriptions, services), :meth:`_tick`

@@ -15,10 +15,11 @@ import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from liquid_controller.control.diagnostics import WindowStats
@@ -26,6 +27,7 @@ from liquid_controller.control.diagnostics import WindowStats
 __all__ = ["CallbackGuard", "SafeStoppable", "run_node"]
 
 _R = TypeVar("_R")
+SIGNAL_CHECK_S = 0.1
 TIMING_WINDOW = 500
 """Callback durations kept per callback for the p50/p99 on /diagnostics."""
 
@@ -63,8 +65,11 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
     try:
         node = factory()
         executor = SingleThreadedExecutor()
-        executor.add_node(node)  # type: ignore[arg-type]
-        executor.spin()
+        executor.add_node(cast(Node, node))
+        # Wake up at least every SIGNAL_CHECK_S: Python runs signal handlers only between
+        # bytecodes, and with a stopped /clock (use_sim_time) no timer would ever wake us.
+        while True:
+            executor.spin_once(timeout_sec=SIGNAL_CHECK_S)
     except KeyboardInterrupt:
         reason = "shutdown (signal)"
     except ExternalShutdownException:

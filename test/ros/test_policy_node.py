@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import time
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from liquid_controller.msg import PolicyState, SafetyStatus
-from sensor_feed import SensorFeed
+from rosgraph_msgs.msg import Clock
+from sensor_feed import SensorFeed, seconds_to_time
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
@@ -154,3 +156,46 @@ def test_policy_and_filter_nodes_pipeline_falls_back_when_the_camera_stops(ros_n
     # The filter's own nominal timeout is 1 s: the empty nominal made it fall back sooner.
     assert time.monotonic() - stopped <= TIMEOUT_S + 2.0 / RATE_HZ + 0.1
     assert all(all(math.isfinite(u) for u in m.data) for m in commands.messages)
+
+
+def test_compressed_camera_transport(ros_node, start_node):
+    start_node(NODE, params={**PARAMS, "camera_transport": "compressed"})
+    nominals = ros_node.subscribe(NOMINAL, Float64MultiArray)
+    SensorFeed(ros_node, compressed=True).start()
+    ros_node.wait_for(lambda: any(valid(m) for m in nominals.messages), what="a valid nominal")
+
+
+def test_use_sim_time_stamps_and_dt_follow_the_clock_topic(ros_node, start_node):
+    start_node(NODE, params={**PARAMS, "use_sim_time": True})
+    sim_start_s, wall_start_s = 1000.0, time.monotonic()
+
+    def sim_now_s():
+        return sim_start_s + (time.monotonic() - wall_start_s)
+
+    ros_node.publish_periodically("/clock", lambda: Clock(clock=seconds_to_time(sim_now_s())), 200)
+    states = ros_node.subscribe(STATE, PolicyState)
+    SensorFeed(ros_node, now_s=sim_now_s).start()
+    ros_node.wait_for_messages(states, count=10)
+    state = states.messages[-1]
+    assert sim_start_s <= state.header.stamp.sec < sim_start_s + 60  # simulated, not wall time
+    assert 0.0 < state.dt_s <= 0.1
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        ('model_path:="/nonexistent/policy.npz"', "/nonexistent/policy.npz"),
+        ("rate_hz:=0.0", "rate_hz: 0.0 is out of range (0, 1000]"),
+    ],
+)
+def test_a_bad_start_up_parameter_stops_the_node_with_one_clear_line(
+    install_prefix, parameter, expected
+):
+    executable = install_prefix / "lib" / "liquid_controller" / NODE
+    result = subprocess.run(
+        [str(executable), "--ros-args", "-p", parameter],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert expected in output and "Traceback" not in output

@@ -6,6 +6,7 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
 from liquid_controller.msg import SafetyStatus
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.srv import GetParameters, SetParametersAtomically
@@ -207,4 +208,23 @@ def test_shutdown_publishes_the_safe_command(ros_node, filter_node):
     )  # fmt: skip
     ros_node.wait_for(
         lambda: status.messages[-1].status == "fallback_shutdown", what="the shutdown status"
+    )
+
+
+def test_twist_command_type_maps_actuator_names_to_fields(ros_node, start_node, tmp_path):
+    config = tmp_path / "twist.yaml"
+    config.write_text(
+        "actuators: {names: [linear.x, angular.z], effort_min: [-1.0, -1.0], "
+        "effort_max: [1.0, 1.0]}\n"
+    )
+    start_node(
+        NODE,
+        params={"safety_config": str(config), "command_type": "twist"},
+        remaps={"nominal_command": NOMINAL},
+    )
+    commands = ros_node.subscribe(COMMANDS, Twist)
+    feed(ros_node, [2.0, -0.5])
+    ros_node.wait_for(
+        lambda: any(m.linear.x == 1.0 and m.angular.z == -0.5 for m in commands.messages),
+        what="a Twist with linear.x clipped to 1.0 and angular.z -0.5",
     )
