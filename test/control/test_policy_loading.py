@@ -77,3 +77,93 @@ def test_checkpoint_without_torch_says_how_to_export(checkpoint):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "ERR" in out.stdout and "needs torch" in out.stdout
     assert "liquid-controller export" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def artifact(checkpoint, tmp_path_factory):
+    from liquid_controller.models.export import export_checkpoint
+
+    path = tmp_path_factory.mktemp("artifact") / "policy.npz"
+    export_checkpoint(checkpoint, path)
+    return path
+
+
+def rollout(policy, steps: int = 20) -> list[np.ndarray]:
+    """Feed the runner seeded inputs with irregular stamps; return the nominals."""
+    rng = np.random.default_rng(3)
+    runner = PolicyRunner(policy)
+    now, nominals = 0.0, []
+    for _ in range(steps):
+        now += float(rng.uniform(0.005, 0.05))
+        for name in runner.input_names:
+            shape = runner.input_shape(name)
+            if name == "image":
+                value = rng.integers(0, 256, shape, dtype=np.uint8)
+            else:
+                value = rng.normal(size=shape)
+            runner.submit(name, value, stamp_s=now, now_s=now)
+        tick = runner.tick(now)
+        assert tick.status is PolicyTickStatus.STEPPED, tick.error
+        nominals.append(tick.nominal)
+    return nominals
+
+
+def test_artifact_and_checkpoint_give_the_same_commands_through_the_runner(checkpoint, artifact):
+    assert is_artifact(artifact)
+    torch_nominals = rollout(load_policy(checkpoint))
+    runtime_nominals = rollout(load_policy(artifact))
+    np.testing.assert_allclose(runtime_nominals, torch_nominals, atol=1e-5, rtol=0)
+
+
+def test_artifact_runs_without_importing_torch(artifact):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import numpy as np
+        from liquid_controller.control import PolicyRunner
+        from liquid_controller.control.policy_loading import load_policy
+        runner = PolicyRunner(load_policy({str(artifact)!r}))
+        for name in runner.input_names:
+            shape = runner.input_shape(name)
+            value = np.zeros(shape, np.uint8) if name == "image" else np.zeros(shape)
+            runner.submit(name, value, stamp_s=0.0, now_s=0.0)
+        tick = runner.tick(0.0)
+        print(tick.status.value, "torch" in sys.modules)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["stepped", "False"]
+
+
+def test_shipped_default_policy_runs_in_the_pipeline_with_the_shipped_safety_config():
+    from pathlib import Path
+
+    from liquid_controller.control import (
+        CommandGuard,
+        ControlPipeline,
+        SafetyRunner,
+    )
+    from liquid_controller.safety.filter import SafetyFilter
+
+    root = Path(__file__).resolve().parents[2]
+    safety_filter = SafetyFilter.from_yaml(root / "config" / "safety.yaml")
+    pipeline = ControlPipeline(
+        PolicyRunner(load_policy(root / "resource" / "default_policy.npz")),
+        SafetyRunner(safety_filter, CommandGuard.from_config(safety_filter.config)),
+    )
+    rng = np.random.default_rng(1)
+    for k in range(10):
+        now = 0.02 * k
+        for name in pipeline.policy.input_names:
+            shape = pipeline.policy.input_shape(name)
+            if name == "image":
+                value = rng.integers(0, 256, shape, dtype=np.uint8)
+            else:
+                value = rng.normal(size=shape)
+            pipeline.policy.submit(name, value, stamp_s=now, now_s=now)
+        # the shipped config has a wheel-speed barrier: without a joint state it falls back
+        pipeline.safety.submit_joint_state([0.0, 0.0], [1.0, -1.0], stamp_s=now, now_s=now)
+        out = pipeline.tick(now)
+        assert out.policy.status is PolicyTickStatus.STEPPED, out.policy.error
+        assert not out.safety.fallback, out.safety.reason
+        assert np.all(np.abs(out.safety.command) <= 2.0)
