@@ -13,7 +13,7 @@ ROS_VENV := .venv-ros
 ROS_WS := build/ros_ws
 ROS_ENV := LIQUID_CONTROLLER_ROOT=$(CURDIR) . scripts/ros_env.sh
 
-.PHONY: venv demo test test-unit bench bench-qpth-venv lint clean ros-venv ros-build test-ros
+.PHONY: venv demo test test-unit bench bench-qpth-venv bench-ros lint clean ros-venv ros-build test-ros
 
 venv: $(VENV)/.installed
 
@@ -68,6 +68,11 @@ $(QPTH_VENV)/.installed:
 bench: venv
 	-$(MAKE) --no-print-directory bench-qpth-venv
 	$(VENV)/bin/liquid-controller bench
+
+# ROS node latency (separate vs composed, timer vs camera trigger): writes
+# bench/results/ros_latency.md and .json. About 1 minute.
+bench-ros: ros-build
+	$(ROS_ENV) && python bench/bench_ros_latency.py
 
 lint: venv
 	$(VENV)/bin/ruff check liquid_controller test bench launch
