@@ -111,6 +111,16 @@ class ConvStack:
         scale = np.asarray(input_scale, dtype=np.float64)
         offset = np.asarray(input_offset, dtype=np.float64)
         first = layers[0]
+        if first.weight.ndim != 4 or first.weight.shape[1] != input_shape[2]:
+            raise CheckpointError(
+                f"conv layer expects {first.weight.shape[1]} input channels; "
+                f"its input has {input_shape[2]}"
+            )
+        if scale.shape != (input_shape[2],) or offset.shape != (input_shape[2],):
+            raise CheckpointError(
+                f"image normalisation has {scale.shape}/{offset.shape} values; "
+                f"expected one per channel ({input_shape[2]})"
+            )
         # conv(x * a + b) = conv_{W a}(x) + sum(W b): exact without padding.
         folded = ConvLayerSpec(
             first.weight * scale[None, :, None, None],
