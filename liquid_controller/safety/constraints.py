@@ -197,12 +197,13 @@ class ConstraintBuilder:
         )
         coefficients = self.coefficients(self.default_gains)
         joint = slice(0, self.joint_rows.rows)
-        P, self._joint_offset = self.joint_rows.affine_bound(
+        P, offset = self.joint_rows.affine_bound(
             coefficients[joint, 0],
             coefficients[joint, 1] if self.degree_max > 1 else np.zeros(self.joint_rows.rows),
         )
-        self._joint_Pq = np.ascontiguousarray(P[:, :n])
-        self._joint_Pv = np.ascontiguousarray(P[:, n:])
+        self.joint_bound = (np.ascontiguousarray(P[:, :n]), np.ascontiguousarray(P[:, n:]), offset)
+        """``(Pq, Pv, p)``: with the default gains and no plug-ins, the barrier bounds are
+        ``b = Pq @ joint_position + Pv @ joint_velocity + p`` (the filter's fast path)."""
 
     # ------------------------------------------------------------------ sizes
 
@@ -233,6 +234,7 @@ class ConstraintBuilder:
         u_prev: FloatArray,
         dt: float,
         out: tuple[FloatArray, FloatArray] | None = None,
+        u_prev_in_box: bool = False,
     ) -> RateWindow:
         """Return the box intersected with the rate window around ``u_prev``.
 
@@ -240,6 +242,8 @@ class ConstraintBuilder:
             u_prev: (n,) the previous command (finite).
             dt: seconds since it was emitted (>= 0).
             out: optional ``(lower, upper)`` arrays of shape (n,) to write into.
+            u_prev_in_box: the caller knows ``u_prev`` lies in the box, so the window
+                cannot miss it and the check is skipped.
         """
         if out is None:
             out = (np.empty(self.n), np.empty(self.n))
@@ -251,6 +255,8 @@ class ConstraintBuilder:
         step = self.rate_max * dt
         np.maximum(np.subtract(u_prev, step, out=lower), self.effort_min, out=lower)
         np.minimum(np.add(u_prev, step, out=upper), self.effort_max, out=upper)
+        if u_prev_in_box:
+            return RateWindow(lower, upper, False)
         missed = lower > upper
         if missed.any():
             nearest = np.clip(u_prev, self.effort_min, self.effort_max)
@@ -338,9 +344,10 @@ class ConstraintBuilder:
         """
         if gains is None and not self._plugins:
             if not self.needs_joint_state:
-                return self.joint_rows.G, self._joint_offset
+                return self.joint_rows.G, self.joint_bound[2]
             q, v = read_joint_state(state, self.n)
-            return self.joint_rows.G, self._joint_Pq @ q + self._joint_Pv @ v + self._joint_offset
+            Pq, Pv, p = self.joint_bound
+            return self.joint_rows.G, Pq @ q + Pv @ v + p
         terms = self.barrier_terms(state)
         c = self.coefficients(self.default_gains if gains is None else np.asarray(gains, float))
         return terms.G, -(terms.drift + np.einsum("ij,ij->i", c, terms.derivatives))

@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liquid_controller.errors import ConfigError, ObservationError
+from liquid_controller.safety.barriers import read_joint_state
 from liquid_controller.safety.config import FallbackMode, SafetyConfig, load_config, parse_config
 from liquid_controller.safety.constraints import ConstraintBuilder, ForceRows
 from liquid_controller.safety.qp import (
@@ -69,6 +70,8 @@ HARD_TOLERANCE = 1e-9
 #: A nominal entry with a larger magnitude is invalid (no actuator has such a range, and
 #: the QP loses precision for costs near 1e13).
 NOMINAL_LIMIT = 1e9
+#: The backend asked when the configured one finds no verified optimum (see ``_solve``).
+SECOND_OPINION = "quadprog"
 #: A slack above this makes the status ``RELAXED``.
 SLACK_TOLERANCE = 1e-9
 
@@ -208,16 +211,28 @@ class SafetyFilter:
             self._write_force(b.force_rows(None))
         self._write_barrier_rows(b.joint_rows.G if b.joint_rows.rows == m else np.zeros((m, n)))
         self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
+        Pq, Pv, p = b.joint_bound
+        scale = self._barrier_scale[:, None]
+        self._scaled_joint_bound = (Pq * scale, Pv * scale, p * self._barrier_scale)
         self._a_changed = False
         # Names for active-constraint reports, indexed like L and U.
+        self._min_names = [f"effort_min[{x}]" for x in b.names]
+        self._max_names = [f"effort_max[{x}]" for x in b.names]
+        self._rate_names = [f"rate_max[{x}]" for x in b.names]
         self._names_lower = ["" for _ in range(nx)] + [f"{x}.lower" for x in b.force_names]
         self._names_lower += list(b.barrier_names)
         self._names_upper = ["" for _ in range(nx)] + [f"{x}.upper" for x in b.force_names]
         self._names_upper += ["" for _ in range(m)]
         self._fallback_target: FloatArray = np.clip(np.zeros(n), b.effort_min, b.effort_max)
         self._u_prev: FloatArray = self._fallback_target.copy()
+        self._u_prev_in_box = True  # every emitted command is; reset() may say otherwise
         self._t_prev: float | None = None
         self._check_force_rows_meet_box()
+        self._second_opinion = (
+            SECOND_OPINION
+            if SECOND_OPINION in available_solvers() and self.config.solver != SECOND_OPINION
+            else None
+        )
         self._workspace = None
         if self.config.solver == "daqp" and k + m > 0:
             probe = self._problem(self._fallback_target, k + m)
@@ -256,6 +271,10 @@ class SafetyFilter:
             if not np.all(np.isfinite(value)):
                 raise ObservationError("u_prev", f"non-finite value {value.tolist()}")
             self._u_prev = value.copy()
+        b = self.builder
+        self._u_prev_in_box = bool(
+            np.all(self._u_prev >= b.effort_min) and np.all(self._u_prev <= b.effort_max)
+        )
         self._t_prev = None if t is None or not math.isfinite(t) else float(t)
 
     def _advance_time(self, t: float | None) -> float:
@@ -284,7 +303,9 @@ class SafetyFilter:
     # ------------------------------------------------------------------ writing rows
 
     def _write_window(self, dt: float) -> None:
-        self.builder.window(self._u_prev, dt, out=(self._L_u, self._U_u))
+        self.builder.window(
+            self._u_prev, dt, out=(self._L_u, self._U_u), u_prev_in_box=self._u_prev_in_box
+        )
 
     def _write_rows(self, state: Mapping[str, Any] | None, gains: FloatArray | None) -> str:
         """Write this tick's force and barrier rows; return why they are unusable, or ''.
@@ -304,14 +325,21 @@ class SafetyFilter:
             self._write_force(force)
         if self._m == 0:
             return ""
-        G, bound = b.barrier_rows({} if state is None else state, gains)
-        if not math.isfinite(float(np.add.reduce(bound))):
-            return "state gives non-finite barrier rows"
-        if not self._fast_barriers:
+        if self._fast_barriers and gains is None:
+            q, v = read_joint_state({} if state is None else state, self.n)
+            Pq, Pv, p = self._scaled_joint_bound
+            bound = np.dot(Pq, q, out=self._L_barrier)
+            bound += Pv @ v
+            bound += p
+        else:
+            G, bound = b.barrier_rows({} if state is None else state, gains)
             if not np.all(np.isfinite(G)):
                 return "state gives non-finite barrier rows"
-            self._write_barrier_rows(G)
-        np.multiply(bound, self._barrier_scale, out=self._L_barrier)
+            if not self._fast_barriers:
+                self._write_barrier_rows(G)
+            np.multiply(bound, self._barrier_scale, out=self._L_barrier)
+        if not math.isfinite(float(np.add.reduce(self._L_barrier))):
+            return "state gives non-finite barrier rows"
         return ""
 
     def _write_force(self, force: ForceRows) -> None:
@@ -350,6 +378,13 @@ class SafetyFilter:
     def _solve(self, target: FloatArray, rows: int) -> tuple[_Solved | None, QPStatus]:
         """Solve toward ``target`` with the first ``rows`` general rows; check the answer.
 
+        The configured backend answers first (DAQP through the preallocated workspace on
+        the hot path). If it reports no optimum, or its answer misses a row by more than
+        the tolerance, the second opinion (:data:`SECOND_OPINION`, when installed and not
+        the configured backend) solves the same problem; its verdict stands. DAQP can
+        misread degenerate sets (fixed actuators, rows parallel to active bounds) as
+        infeasible; Goldfarb-Idnani (quadprog) is slower but not fooled by them.
+
         Returns ``(solved, status)``; ``solved`` (``x`` clipped into its bounds) is ``None``
         unless optimal with every row within :data:`HARD_TOLERANCE`.
         """
@@ -357,23 +392,42 @@ class SafetyFilter:
             x = np.zeros(self._nx)
             np.minimum(np.maximum(target, self._L_u), self._U_u, out=x[: self.n])
             return self._residuals(x, 0), QPStatus.OPTIMAL
-        end = self._nx + rows
-        L, U = self._L[:end], self._U[:end]
         if self._workspace is not None and rows == self._k + self._m:
+            end = self._nx + rows
             np.multiply(self._neg_w2, target, out=self._f_u)
-            x, status = self._workspace.solve(self._f, L, U, self._A if self._a_changed else None)
+            x, status = self._workspace.solve(
+                self._f, self._L[:end], self._U[:end], self._A if self._a_changed else None
+            )
             self._a_changed = False
+            solved = self._checked(x, status, rows)
+            if solved is not None:
+                return solved, status
+            problem = None
         else:
-            solution = solve(self._problem(target, rows), self.config.solver)
-            x, status = solution.x, solution.status
+            problem = self._problem(target, rows)
+            solution = solve(problem, self.config.solver)
+            solved = self._checked(solution.x, solution.status, rows)
+            if solved is not None:
+                return solved, solution.status
+            status = solution.status
+        if self._second_opinion is None:
+            return None, status if status is not QPStatus.OPTIMAL else QPStatus.ERROR
+        solution = solve(problem or self._problem(target, rows), self._second_opinion)
+        solved = self._checked(solution.x, solution.status, rows)
+        if solved is not None:
+            return solved, solution.status
+        return None, solution.status if solution.status is not QPStatus.OPTIMAL else QPStatus.ERROR
+
+    def _checked(self, x: FloatArray, status: QPStatus, rows: int) -> _Solved | None:
+        """Clip an optimal ``x`` into its bounds and verify the rows; ``None`` if it fails."""
         if status is not QPStatus.OPTIMAL:
-            return None, status
+            return None
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
         solved = self._residuals(x, rows)
         tol = self._tol[: self._nx + rows]
         if (solved.below > tol).any() or (solved.above > tol).any():
-            return None, QPStatus.ERROR
-        return solved, QPStatus.OPTIMAL
+            return None
+        return solved
 
     def _residuals(self, x: FloatArray, rows: int) -> _Solved:
         end = self._nx + rows
@@ -382,21 +436,23 @@ class SafetyFilter:
 
     def _active(self, solved: _Solved) -> tuple[str, ...]:
         """Names of the bounds and rows binding (within :data:`HARD_TOLERANCE`)."""
-        b, n = self.builder, self.n
-        names: list[str] = []
+        n = self.n
         tol = self._tol[: self._nx + solved.rows]
-        for i in np.flatnonzero(solved.below >= -tol):
-            if i < n:
-                kind = "effort_min" if self._L[i] == b.effort_min[i] else "rate_max"
-                names.append(f"{kind}[{b.names[i]}]")
-            elif self._names_lower[i]:
-                names.append(self._names_lower[i])
-        for i in np.flatnonzero(solved.above >= -tol):
-            if i < n:
-                kind = "effort_max" if self._U[i] == b.effort_max[i] else "rate_max"
-                names.append(f"{kind}[{b.names[i]}]")
-            elif self._names_upper[i]:
-                names.append(self._names_upper[i])
+        lower = np.flatnonzero(solved.below >= -tol).tolist()
+        upper = np.flatnonzero(solved.above >= -tol).tolist()
+        names = []
+        if lower and lower[0] < n:  # box bound or rate window, whichever set the bound
+            rate = (self._L_u != self.builder.effort_min).tolist()
+            names += [
+                self._rate_names[i] if rate[i] else self._min_names[i] for i in lower if i < n
+            ]
+        names += [self._names_lower[i] for i in lower if i >= n and self._names_lower[i]]
+        if upper and upper[0] < n:
+            rate = (self._U_u != self.builder.effort_max).tolist()
+            names += [
+                self._rate_names[i] if rate[i] else self._max_names[i] for i in upper if i < n
+            ]
+        names += [self._names_upper[i] for i in upper if i >= n and self._names_upper[i]]
         return tuple(names)
 
     def _slack(self, x: FloatArray | None) -> FloatArray:
@@ -538,6 +594,7 @@ class SafetyFilter:
     def _emit(self, u: FloatArray) -> FloatArray:
         """Remember ``u`` as the previous command; return a copy nobody else holds."""
         self._u_prev = u.copy()
+        self._u_prev_in_box = True
         out: FloatArray = u.copy()
         return out
 

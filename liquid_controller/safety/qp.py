@@ -36,9 +36,10 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Primal feasibility tolerance asked of the backends (absolute). The filter checks the hard
-#: rows to 1e-9 after every solve, so the solver must do better than that.
-PRIMAL_TOL = 1e-11
+#: DAQP's primal feasibility tolerance on the (row-scaled) problem. The filter checks the
+#: hard rows to 1e-9 after every solve; tighter than 1e-10 makes DAQP report degenerate
+#: feasible problems infeasible.
+PRIMAL_TOL = 1e-10
 
 
 def row_scale(A: FloatArray) -> FloatArray:
