@@ -41,16 +41,14 @@ class CommandGuard:
             None if limits.rate_max is None else np.array(limits.rate_max, dtype=np.float64)
         )
         self.fallback = fallback
+        self.size = int(self.effort_min.size)
+        """Number of actuators."""
 
     @classmethod
     def from_config(cls, config: SafetyConfig) -> CommandGuard:
         """Build the guard for a safety config (its actuator limits and fallback mode)."""
         return cls(config.actuators, config.fallback)
 
-    @property
-    def size(self) -> int:
-        """Number of actuators."""
-        return int(self.effort_min.size)
 
     def violation(self, u: FloatArray, u_prev: FloatArray | None, dt_s: float) -> str:
         """Describe how ``u`` breaks the limits (empty string if it does not).
