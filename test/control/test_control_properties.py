@@ -128,3 +128,36 @@ def test_with_a_correct_filter_rate_limits_hold_between_published_commands(nomin
         assert guard.violation(tick.command, prev, dt) == ""
         assert runner.counters.guard_overrides == 0  # a correct filter is never overridden
         prev = tick.command
+
+
+@given(
+    submissions=st.lists(
+        st.tuples(
+            st.sampled_from(["image", "imu", "bad_image"]),
+            vectors,
+            stamps,
+            st.floats(-0.05, 0.3),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    reset_on_resume=st.booleans(),
+)
+def test_policy_only_ever_sees_valid_observations_and_bounded_dt(submissions, reset_on_resume):
+    policy = FakePolicy()  # its step() runs spec.check_observation: raises on anything invalid
+    cfg = PolicyRunnerConfig(0.25, 0.02, 0.5, reset_on_resume=reset_on_resume)
+    runner = PolicyRunner(policy, cfg)
+    now = 0.0
+    for kind, values, stamp, advance in submissions:
+        now += advance
+        if kind == "image":
+            runner.submit("image", np.full(IMAGE_SHAPE, 7, np.uint8), stamp_s=stamp, now_s=now)
+        elif kind == "bad_image":
+            runner.submit("image", np.zeros((2, 2)), stamp_s=stamp, now_s=now)
+        else:
+            runner.submit("imu", values, stamp_s=stamp, now_s=now)
+        tick = runner.tick(now)
+        assert tick.error == ""  # never an ObservationError from the policy
+        if tick.nominal is not None:
+            assert np.isfinite(tick.nominal).all()
+    assert all(0.0 < dt <= 0.5 for dt in policy.dts)
