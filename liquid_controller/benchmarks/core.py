@@ -16,8 +16,10 @@ step and irregular time steps:
   and steps the camera policy with the runtime only vs with torch.
 
 Each peer's outputs are compared with the runtime's over the timed rollout, so
-a fast but wrong result cannot pass. The timing runs in a child process so the
-thread-count environment variables are in place before numpy is imported.
+a fast but wrong result cannot pass. The peers' timed steps are interleaved in
+blocks (see ``_measure``) so that load changes on a shared machine hit all
+alike. The timing runs in a child process so the thread-count environment
+variables are in place before numpy is imported.
 
 Run: ``liquid-controller bench --suite core [--quick]`` or
 ``python bench/bench_core.py``; writes ``bench/results/core.md`` and ``core.json``.
@@ -61,24 +63,19 @@ CAMERA_SHAPE = (66, 200)
 # --------------------------------------------------------------------------- timing
 
 
-def _time_steps(step: Callable[[int], Any], steps: int, warmup: int) -> dict[str, float]:
-    """Call ``step(i)`` ``warmup + steps`` times; return p50/p99/mean of the timed ones in us."""
+ROUNDS = 10
+"""Timed steps are split into this many blocks, the peers' blocks interleaved."""
+
+
+def _summary(times_s: Any) -> dict[str, float]:
     import numpy as np
 
-    for i in range(warmup):
-        step(i)
-    times = np.empty(steps)
-    clock = time.perf_counter
-    for i in range(steps):
-        start = clock()
-        step(warmup + i)
-        times[i] = clock() - start
-    times *= 1e6
+    times = np.asarray(times_s) * 1e6
     return {
         "p50_us": float(np.percentile(times, 50)),
         "p99_us": float(np.percentile(times, 99)),
         "mean_us": float(times.mean()),
-        "steps": steps,
+        "steps": int(times.size),
     }
 
 
@@ -98,19 +95,31 @@ Stepper = Callable[[int], Any]
 
 
 def _measure(peers: dict[str, Stepper], steps: int, warmup: int) -> dict[str, Any]:
-    """Time every peer over the same rollout; add each one's max output diff vs ``runtime``."""
+    """Time every peer over the same rollout; add each one's max output diff vs ``runtime``.
+
+    Each peer first runs ``warmup`` untimed steps; the timed steps then run in
+    :data:`ROUNDS` blocks, the peers taking turns block by block, so a change of
+    machine load during the run hits every peer alike. Each peer still steps
+    its own state through the rollout in order.
+    """
     import numpy as np
 
-    outputs: dict[str, list[Any]] = {}
-    result: dict[str, Any] = {}
+    total = warmup + steps
+    outputs = {name: [None] * total for name in peers}
+    times = {name: np.empty(steps) for name in peers}
+    clock = time.perf_counter
     for name, step in peers.items():
-        record: list[Any] = [None] * (warmup + steps)
-
-        def recorded(i: int, step: Stepper = step, record: list[Any] = record) -> None:
-            record[i] = step(i)
-
-        result[name] = _time_steps(recorded, steps, warmup)
-        outputs[name] = record
+        for i in range(warmup):
+            outputs[name][i] = step(i)
+    bounds = np.linspace(warmup, total, ROUNDS + 1).astype(int)
+    for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        for name, step in peers.items():
+            record, timed = outputs[name], times[name]
+            for i in range(first, stop):
+                start = clock()
+                record[i] = step(i)
+                timed[i - warmup] = clock() - start
+    result: dict[str, Any] = {name: _summary(times[name]) for name in peers}
     want = np.array([np.asarray(y, dtype=np.float64).reshape(-1) for y in outputs["runtime"]])
     for name in peers:
         if name != "runtime":
