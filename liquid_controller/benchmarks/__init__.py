@@ -28,6 +28,7 @@ __all__ = ["DEFAULT_OUT_DIR", "SUITES", "load_suite"]
 SUITES: dict[str, str] = {
     "core": "liquid_controller.benchmarks.core",
     "barriernet": "liquid_controller.benchmarks.barriernet",
+    "safety": "liquid_controller.benchmarks.safety",
 }
 """Suite name -> module implementing the shape above, in the order ``all`` runs them."""
 
