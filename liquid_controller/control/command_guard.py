@@ -49,7 +49,6 @@ class CommandGuard:
         """Build the guard for a safety config (its actuator limits and fallback mode)."""
         return cls(config.actuators, config.fallback)
 
-
     def violation(self, u: FloatArray, u_prev: FloatArray | None, dt_s: float) -> str:
         """Describe how ``u`` breaks the limits (empty string if it does not).
 
