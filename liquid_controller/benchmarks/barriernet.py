@@ -326,8 +326,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()) + ".",
         "",
-        "Re-run: `.venv/bin/python -m liquid_controller.benchmarks.barriernet` "
-        "(qpth needs `.venv-bench-qpth`, see `bench/README.md`).",
+        "Re-run: `make bench` (all suites; sets up `.venv-bench-qpth` for qpth) or "
+        "`.venv/bin/liquid-controller bench --suite barriernet` (see `bench/README.md`).",
         "",
     ]
     return "\n".join(lines)
