@@ -27,8 +27,11 @@ float_arrays = hnp.arrays(
     shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
 )
 
+# The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
+STRESS = settings().max_examples > 1000
 
-@settings(max_examples=25)
+
+@settings(max_examples=2000 if STRESS else 25)
 @given(arrays=st.dictionaries(array_names, float_arrays, max_size=4), value=st.integers())
 def test_round_trip_is_exact(tmp_path_factory, arrays, value) -> None:
     path = tmp_path_factory.mktemp("rt") / "a.npz"

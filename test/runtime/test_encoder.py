@@ -14,8 +14,11 @@ from liquid_controller.runtime.encoder import ConvLayerSpec, ConvStack
 
 layer = st.tuples(st.integers(1, 6), st.integers(1, 4), st.integers(1, 3))  # out, kernel, stride
 
+# The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
+STRESS = settings().max_examples > 1000
 
-@settings(max_examples=20)
+
+@settings(max_examples=1000 if STRESS else 20)
 @given(
     layers=st.lists(layer, min_size=1, max_size=3),
     height=st.integers(12, 24),

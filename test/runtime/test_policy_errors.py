@@ -13,6 +13,9 @@ from liquid_controller.models.export import export_policy
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.runtime import RuntimePolicy, load_artifact, save_artifact
 
+# The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
+STRESS = settings().max_examples > 1000
+
 
 @pytest.fixture(scope="module")
 def artifact_path(tmp_path_factory):
@@ -67,7 +70,7 @@ def test_bad_dt_is_refused(artifact_path, dt_s) -> None:
         policy.step(_obs(policy), dt_s)
 
 
-@settings(max_examples=15)
+@settings(max_examples=500 if STRESS else 15)
 @given(
     imu=st.lists(st.floats(-1e3, 1e3), min_size=6, max_size=6),
     dt_s=st.floats(1e-4, 10.0),
