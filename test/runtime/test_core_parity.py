@@ -112,3 +112,17 @@ def test_runtime_matches_ncps_modules(name: str, tmp_path) -> None:
             want.append(y.reshape(-1).double().numpy())
     got, _ = _runtime_rollout(tmp_path / "core.npz", xs, dts)
     np.testing.assert_allclose(got, np.array(want), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["wired-default", "dense-pure", "ltc-wired", "ltc-dense-mixed"])
+def test_float32_runtime_stays_within_1e_5_of_float64(name: str, tmp_path) -> None:
+    torch.manual_seed(3)
+    export_core(MODELS[name]().eval(), tmp_path / "core.npz")
+    single = load_core(tmp_path / "core.npz", dtype=np.float32)
+    double = load_core(tmp_path / "core.npz")
+    xs, dts = _rollout_inputs(single.input_size, seed=3)
+    for x, dt in zip(xs, dts, strict=True):
+        got = single.step(x, float(dt))
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, double.step(x, float(dt)), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(single.state, double.state, atol=1e-5, rtol=0)
