@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liquid_controller.benchmarks.barriernet import cvxpylayers_solver
+from liquid_controller.models import qp_layer
 from liquid_controller.models.qp_layer import QPSolveError, solve_qp
 
 # Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
@@ -83,6 +84,38 @@ def test_solution_satisfies_kkt_conditions(seed: int, n: int, m: int, q_scale: f
     stationarity = stationarity + G.transpose(-1, -2) @ lam.unsqueeze(-1)
     assert float(stationarity.abs().max()) <= 1e-9 * scale
     assert torch.equal(sol.active, lam > 0.0)
+
+
+@pytest.mark.parametrize(
+    ("G", "h", "expected"),
+    [
+        ([[-1.0], [-1e-6]], [-1.0, -1e-6], 1.0),  # u >= 1 twice, once scaled by 1e-6
+        ([[1e-6], [-1e-6]], [1e-6, -1e-6], 1.0),  # a tiny equality band: u = 1
+        ([[-1.0], [-1e-7]], [-1.0, -1.0000001e-7], 1.0000001),  # the tiny row binds
+    ],
+)
+def test_tiny_rows_are_enforced_and_not_misread_as_infeasible(
+    G: list, h: list, expected: float
+) -> None:
+    # min u^2 / 2 under the rows. Unscaled, daqp reports the first as infeasible and
+    # ignores the second's violation.
+    Q, q = torch.ones(1, 1, 1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64)
+    G_t, h_t = torch.tensor([G], dtype=torch.float64), torch.tensor([h], dtype=torch.float64)
+    u = solve_qp(Q, q, G_t, h_t).u
+    torch.testing.assert_close(
+        u, torch.tensor([[expected]], dtype=torch.float64), atol=1e-12, rtol=0
+    )
+
+
+def test_a_wrong_working_set_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    Q, q, G, h = random_qp(seed=12, batch=3, n=2, m=4)
+    monkeypatch.setattr(qp_layer, "_active_sets", lambda *a: np.zeros((3, 4), dtype=bool))
+    unconstrained = torch.linalg.solve(Q, -q.unsqueeze(-1)).squeeze(-1)
+    violated = ((G @ unconstrained.unsqueeze(-1)).squeeze(-1) > h).any(-1)
+    assert bool(violated.any())
+    with pytest.raises(QPSolveError, match="working set fails the KKT check") as info:
+        solve_qp(Q, q, G, h)
+    assert info.value.samples == torch.nonzero(violated).flatten().tolist()
 
 
 def test_gradcheck_float64() -> None:
