@@ -169,7 +169,7 @@ def _onnxruntime_stepper(model: Any, path: Path, xs: Any, dts: Any) -> Stepper:
     class _CellStep(torch.nn.Module):
         def __init__(self, cfc: torch.nn.Module) -> None:
             super().__init__()
-            self.cell = cfc.rnn_cell
+            self.cell: Any = cfc.rnn_cell
 
         def forward(self, x: Any, h: Any, ts: Any) -> Any:
             return self.cell(x, h, ts)

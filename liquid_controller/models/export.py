@@ -13,14 +13,14 @@ checkpoint file: that is what ``liquid-controller export`` runs.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from liquid_controller.errors import CheckpointError
-from liquid_controller.models.cells import WiredCfCCell
+from liquid_controller.models.cells import CfCCell, LTCCell, WiredCfCCell
 from liquid_controller.models.checkpoint import load_checkpoint
 from liquid_controller.models.convert import from_ncps
 from liquid_controller.models.policy import LiquidPolicy
@@ -40,7 +40,7 @@ __all__ = [
 def _np(tensor: torch.Tensor) -> np.ndarray:
     """Copy a tensor exactly: float32/float64 kept (the runtime widens at load), else float64."""
     dtype = tensor.dtype if tensor.dtype in (torch.float32, torch.float64) else torch.float64
-    return tensor.detach().to("cpu", dtype).numpy().copy()
+    return np.array(tensor.detach().to("cpu", dtype).numpy(), copy=True)
 
 
 def _linear(prefix: str, layer: nn.Linear, arrays: dict[str, np.ndarray]) -> None:
@@ -49,10 +49,11 @@ def _linear(prefix: str, layer: nn.Linear, arrays: dict[str, np.ndarray]) -> Non
         arrays[f"{prefix}.bias"] = _np(layer.bias)
 
 
-def _cfc_cell_arrays(cell: nn.Module, name: str, arrays: dict[str, np.ndarray]) -> None:
+def _cfc_cell_arrays(cell: CfCCell, name: str, arrays: dict[str, np.ndarray]) -> None:
     """Copy one ncps-style ``CfCCell`` (ff1/ff2/time_a/time_b or w_tau/A, mask)."""
     _linear(f"{name}.ff1", cell.ff1, arrays)
     if cell.mode == "pure":
+        assert cell.w_tau is not None and cell.A is not None
         arrays[f"{name}.w_tau"] = _np(cell.w_tau)
         arrays[f"{name}.A"] = _np(cell.A)
     else:
@@ -84,11 +85,11 @@ def _cfc_arrays(module: CfC) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             state_neuron_ids=[int(n) for n in cell.state_neuron_ids],
         )
         for index, layer in enumerate(cell.layers):
-            _cfc_cell_arrays(layer, f"cell.layer{index}", arrays)
+            _cfc_cell_arrays(cast(CfCCell, layer), f"cell.layer{index}", arrays)
     else:
-        linears = (
-            [] if cell.backbone is None else [m for m in cell.backbone if isinstance(m, nn.Linear)]
-        )
+        cell = cast(CfCCell, cell)
+        backbone = cell.backbone
+        linears = [] if backbone is None else [m for m in backbone if isinstance(m, nn.Linear)]
         config.update(
             wired=False,
             mode=cell.mode,
@@ -128,7 +129,7 @@ _LTC_PARAMS = (
 
 
 def _ltc_arrays(module: LTC) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    cell = module.rnn_cell
+    cell = cast(LTCCell, module.rnn_cell)
     arrays = {f"cell.{name}": _np(getattr(cell, name)) for name in _LTC_PARAMS}
     for name in ("input_w", "input_b", "output_w", "output_b"):
         if getattr(cell, name) is not None:
