@@ -10,8 +10,9 @@ step and irregular time steps:
   exported single step vs the runtime's CfC step;
 - ``ltc``: ncps eager ``LTC(32, AutoNCP(19, 2))`` (6 ODE unfolds) vs the runtime;
 - ``camera``: the full camera policy (5-conv head on a 66x200 RGB image, IMU
-  features, CfC-NCP core, action head): eager torch ``LiquidPolicy.step`` vs
-  ``RuntimePolicy.step``;
+  features, CfC-NCP core, action head): eager torch ``TorchPolicy.step`` vs
+  ``RuntimePolicy.step``, with ONNX Runtime on the exported whole step as a
+  reference;
 - ``processes``: import time and peak resident memory of a process that loads
   and steps the camera policy with the runtime only vs with torch.
 
@@ -273,6 +274,67 @@ def _camera_observations(total: int, spec: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _onnxruntime_policy_stepper(
+    policy: Any, path: Path, observations: list[dict[str, Any]], dts: Any
+) -> Stepper:
+    """Export the whole policy step (uint8 image in) to ONNX; run it in ONNX Runtime (1 thread).
+
+    A reference peer without a goal: the issue's anchor for the camera policy
+    ran its conv head in ONNX Runtime.
+    """
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    class _PolicyStep(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image: Any, vector: Any, h: Any, dt: Any) -> Any:
+            out = self.model(image, vector, h, dt)
+            return out.action, out.state
+
+    spec = policy.spec
+    shape = (1, spec.image.height, spec.image.width, spec.image.channels)
+    vector_size = sum(v.size for v in spec.vectors)
+    units = policy.core.state_size
+    example = (
+        torch.zeros(shape, dtype=torch.uint8),
+        torch.zeros(1, vector_size),
+        torch.zeros(1, units),
+        torch.ones(1, 1),
+    )
+    torch.onnx.export(
+        _PolicyStep(policy).eval(),
+        example,
+        str(path),
+        input_names=["image", "vector", "h", "dt"],
+        output_names=["action", "h_next"],
+        dynamo=False,
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    run = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run
+    state = {"h": np.zeros((1, units), np.float32)}
+    names = [v.name for v in spec.vectors]
+
+    def step(i: int) -> Any:
+        obs = observations[i]
+        feeds = {
+            "image": obs["image"][None],
+            "vector": np.concatenate([obs[n] for n in names]).astype(np.float32)[None],
+            "h": state["h"],
+            "dt": np.array([[dts[i]]], np.float32),
+        }
+        action, state["h"] = run(None, feeds)
+        return action
+
+    return step
+
+
 def _bench_camera(tmp: Path, steps: int, warmup: int) -> dict[str, Any]:
     from liquid_controller.models.checkpoint import load_checkpoint
     from liquid_controller.models.policy import TorchPolicy
@@ -287,6 +349,9 @@ def _bench_camera(tmp: Path, steps: int, warmup: int) -> dict[str, Any]:
     peers = {
         "runtime": lambda i: runtime_policy.step(observations[i], float(dts[i])).action,
         "torch_eager": lambda i: torch_policy.step(observations[i], float(dts[i])).action,
+        "onnxruntime": _onnxruntime_policy_stepper(
+            torch_policy.model, tmp / "camera_policy_step.onnx", observations, dts
+        ),
     }
     return {
         "model": "default camera policy: 5 conv (24-36-48-64-64) on 66x200 RGB, IMU, "
@@ -452,7 +517,10 @@ def judge(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 _ROWS = {
     "cfc": (("ncps_eager", "ncps eager (torch)"), ("onnxruntime", "ONNX Runtime")),
     "ltc": (("ncps_eager", "ncps eager (torch)"),),
-    "camera": (("torch_eager", "LiquidPolicy eager (torch)"),),
+    "camera": (
+        ("torch_eager", "LiquidPolicy eager (torch)"),
+        ("onnxruntime", "ONNX Runtime, whole step exported (reference, no goal)"),
+    ),
 }
 _TITLES = {
     "cfc": "Wired CfC step",
