@@ -79,7 +79,6 @@ class _Layer:
             pre = self.pre
             self.ff, self.time_a, self.time_b = pre[: 2 * n], pre[2 * n : 3 * n], pre[3 * n :]
             self.ff_and_gate = pre[: 3 * n]
-            self.gate = pre[2 * n : 3 * n]
             eye = np.eye(n)
             if mode == "default":
                 # h' = ff1 + t (ff2 - ff1), t = (1 + tanh u) / 2
@@ -292,5 +291,5 @@ class CfCRuntime(MemoryMixin):
         np.tanh(layer.ff_and_gate, out=layer.ff_and_gate)
         np.dot(layer.blend, layer.ff, out=layer.sd)
         d = layer.d
-        d *= layer.gate
+        d *= time_a  # after the tanh this slice holds tanh(u), the time gate
         np.add(layer.s, d, out=h_out)
