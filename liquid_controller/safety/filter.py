@@ -72,6 +72,8 @@ HARD_TOLERANCE = 1e-9
 NOMINAL_LIMIT = 1e9
 #: The backend asked when the configured one finds no verified optimum (see ``_solve``).
 SECOND_OPINION = "quadprog"
+#: A joint position or velocity entry with a larger magnitude makes the state invalid.
+STATE_LIMIT = 1e12
 #: A slack above this makes the status ``RELAXED``.
 SLACK_TOLERANCE = 1e-9
 
@@ -227,12 +229,12 @@ class SafetyFilter:
         self._u_prev: FloatArray = self._fallback_target.copy()
         self._u_prev_in_box = True  # every emitted command is; reset() may say otherwise
         self._t_prev: float | None = None
-        self._check_force_rows_meet_box()
         self._second_opinion = (
             SECOND_OPINION
             if SECOND_OPINION in available_solvers() and self.config.solver != SECOND_OPINION
             else None
         )
+        self._check_force_rows_meet_box()
         self._workspace = None
         if self.config.solver == "daqp" and k + m > 0:
             probe = self._problem(self._fallback_target, k + m)
@@ -327,12 +329,15 @@ class SafetyFilter:
             return ""
         if self._fast_barriers and gains is None:
             q, v = read_joint_state({} if state is None else state, self.n)
+            if not (np.abs(q).max() <= STATE_LIMIT and np.abs(v).max() <= STATE_LIMIT):
+                return f"joint state non-finite or beyond +-{STATE_LIMIT:g}"
             Pq, Pv, p = self._scaled_joint_bound
             bound = np.dot(Pq, q, out=self._L_barrier)
             bound += Pv @ v
             bound += p
         else:
-            G, bound = b.barrier_rows({} if state is None else state, gains)
+            with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
+                G, bound = b.barrier_rows({} if state is None else state, gains)
             if not np.all(np.isfinite(G)):
                 return "state gives non-finite barrier rows"
             if not self._fast_barriers:
@@ -420,12 +425,13 @@ class SafetyFilter:
 
     def _checked(self, x: FloatArray, status: QPStatus, rows: int) -> _Solved | None:
         """Clip an optimal ``x`` into its bounds and verify the rows; ``None`` if it fails."""
-        if status is not QPStatus.OPTIMAL:
+        if status is not QPStatus.OPTIMAL or not math.isfinite(float(np.add.reduce(x))):
             return None
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
         solved = self._residuals(x, rows)
         tol = self._tol[: self._nx + rows]
-        if (solved.below > tol).any() or (solved.above > tol).any():
+        # written so that a NaN anywhere fails the check
+        if not ((solved.below <= tol).all() and (solved.above <= tol).all()):
             return None
         return solved
 
@@ -616,7 +622,8 @@ class SafetyFilter:
             lower=np.concatenate((b.effort_min, (force.lower - slack) * scale)),
             upper=np.concatenate((b.effort_max, (force.upper + slack) * scale)),
         )
-        if not solve(problem, self.config.solver).found:
+        solvers = [self.config.solver] + ([self._second_opinion] if self._second_opinion else [])
+        if not any(solve(problem, name).found for name in solvers):
             raise ConfigError(
                 "force_limits",
                 [f.name for f in self.config.force_limits],

@@ -89,6 +89,8 @@ class QPProblem:
 
     def violation(self, x: FloatArray) -> float:
         """Return the largest bound or row violation at ``x`` (0 when feasible)."""
+        if not np.all(np.isfinite(x)):
+            return float("inf")
         values = np.concatenate((x, self.A @ x))
         if not np.all(np.isfinite(values)):
             return float("inf")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, note, settings
+from hypothesis import strategies as st
 from safety_scenarios import Scenario, grid_scenarios, hard_rows, margin, scenarios, window
 
 from liquid_controller.safety.filter import Enforced, FilterStatus
@@ -98,14 +99,56 @@ def test_qp_optimum_matches_cvxpy(s: Scenario) -> None:
     f = s.filter()
     r = f.filter(s.nominal, s.state, s.dt)
     note(f"{r}")
-    u_ref, status = reference_for(f).solve(s.nominal, s.state, s.u_prev, min(s.dt, 0.1))
+    ref = reference_for(f)
+    u_ref, status = ref.solve(s.nominal, s.state, s.u_prev, min(s.dt, 0.1))
     if r.status in (FilterStatus.OPTIMAL, FilterStatus.RELAXED, FilterStatus.PASSTHROUGH):
         assert u_ref is not None, status
-        np.testing.assert_allclose(r.u, u_ref, atol=1e-6)
         if r.status is FilterStatus.RELAXED:
             assert r.slack.max() > 0.0
+        if np.allclose(r.u, u_ref, rtol=0.0, atol=1e-6):
+            return
+        # The oracle's own error can exceed 1e-6 where the cost is flat (small weights) or
+        # the optimum degenerate (HiGHS and Clarabel stop at objective gaps near 1e-7). Ours
+        # (feasible, checked above for hard rows) must then be at least as good: no higher
+        # cost than the oracle's, beyond rounding.
+        b = f.builder
+        ours = 0.5 * np.sum((b.weights * (r.u - s.nominal)) ** 2)
+        ours += 0.5 * b.slack_weight * np.sum(r.slack**2)
+        note(f"oracle {u_ref} cost {ref.problem.value}, ours cost {ours}")
+        assert ours <= float(ref.problem.value) + 1e-9 * (1.0 + abs(ours))
     else:  # infeasible, or a solver failure: only on (numerically) degenerate hard sets
         assert (
             u_ref is None
             or margin(*window(f, s.u_prev, s.dt), *hard_rows(f, s.state, barriers=True)) < ROBUST
+        )
+
+
+wild = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1.7976931348623157e308, -1e308, 1e300, float("nan"), float("inf")]),
+)
+
+
+@default_examples(200)
+@given(scenarios(), st.data())
+def test_wild_states_never_break_the_limits(s: Scenario, data: st.DataObject) -> None:
+    """Any state value (NaN, inf, 1e308) still gives a finite command inside the limits."""
+    n = s.nominal.shape[0]
+    for key in ("joint_position", "joint_velocity"):
+        s.state[key] = np.array(data.draw(st.lists(wild, min_size=n, max_size=n)))
+    f = s.filter()
+    r = f.filter(s.nominal, s.state, s.dt)
+    note(f"{r}")
+    lo, hi = window(f, s.u_prev, s.dt)
+    b = f.builder
+    assert np.isfinite(r.u).all()
+    assert ((r.u >= b.effort_min) & (r.u <= b.effort_max)).all()
+    assert ((r.u >= lo - TOL) & (r.u <= hi + TOL)).all()
+    if r.enforced is not Enforced.BOX_RATE:
+        force = b.force_rows(s.state)
+        values = force.F @ r.u
+        assert (values >= force.lower - TOL).all() and (values <= force.upper + TOL).all()
+    if not np.isfinite(np.concatenate(list(s.state.values()))).all() and b.num_barrier_rows:
+        assert r.status is FilterStatus.FALLBACK_INVALID_STATE or not np.all(
+            np.abs(s.nominal) <= 1e9
         )
