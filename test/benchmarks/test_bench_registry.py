@@ -38,3 +38,20 @@ def test_goals_pass_only_at_the_required_ratio() -> None:
     assert verdicts["cfc_vs_onnxruntime"]["met"] and verdicts["camera_vs_torch"]["met"]
     assert not verdicts["cfc_vs_ncps"]["met"] and not verdicts["ltc_vs_ncps"]["met"]
     assert verdicts["ltc_vs_ncps"]["speedup_p50"] == pytest.approx(3.0)
+
+
+def test_quick_core_suite_writes_its_results(tmp_path, capsys) -> None:
+    """Smoke run of the real suite: every workload measured, outputs agree, files written."""
+    import json
+
+    assert main(["bench", "--suite", "core", "--quick", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "core.json").read_text())
+    assert set(result["goals"]) == set(GOALS)
+    for workload, peer, _ in GOALS.values():
+        assert result[workload]["runtime"]["p50_us"] > 0
+        assert result[workload][peer]["max_abs_diff_vs_runtime"] < 1e-5
+    assert result["processes"]["runtime"]["torch_imported"] is False
+    assert result["processes"]["torch"]["torch_imported"] is True
+    page = (tmp_path / "core.md").read_text()
+    assert all(name in page for name in GOALS)
+    assert "wrote" in capsys.readouterr().out
