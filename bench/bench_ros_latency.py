@@ -90,19 +90,26 @@ def synthetic_frames(count: int, seed: int = 0) -> list[bytes]:
     return frames
 
 
-def run_feeder(seconds: float, times_out: Path) -> None:
-    """Publish camera, IMU and joint states at their rates; write camera publish times."""
+def run_feeder(seconds: float, times_out: Path, sensor_qos: str) -> None:
+    """Publish camera, IMU and joint states at their rates; write camera publish times.
+
+    ``sensor_qos`` is the publishers' reliability (``reliable`` or ``best_effort``), the
+    same as the nodes' ``sensor_qos_reliability`` (a reliable subscription does not match
+    a best-effort publisher).
+    """
     import array
 
     import rclpy
-    from rclpy.qos import qos_profile_sensor_data
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image, Imu, JointState
 
     rclpy.init()
     node = rclpy.create_node("bench_feeder")
-    camera_pub = node.create_publisher(Image, "/camera/image_raw", qos_profile_sensor_data)
-    imu_pub = node.create_publisher(Imu, "/imu/data", qos_profile_sensor_data)
-    joint_pub = node.create_publisher(JointState, "/joint_states", qos_profile_sensor_data)
+    reliability = ReliabilityPolicy[sensor_qos.upper()]
+    qos = QoSProfile(depth=5, reliability=reliability)
+    camera_pub = node.create_publisher(Image, "/camera/image_raw", qos)
+    imu_pub = node.create_publisher(Imu, "/imu/data", qos)
+    joint_pub = node.create_publisher(JointState, "/joint_states", qos)
 
     images = []
     for data in synthetic_frames(15):
@@ -274,9 +281,11 @@ def executable(name: str) -> str:
     return str(Path(get_package_prefix("liquid_controller")) / "lib" / "liquid_controller" / name)
 
 
-def start_nodes(pipeline: str, trigger: str, log_dir: Path) -> dict[str, subprocess.Popen]:
+def start_nodes(
+    pipeline: str, trigger: str, sensor_qos: str, log_dir: Path
+) -> dict[str, subprocess.Popen]:
     """Start the node processes of one set-up; return them by node name."""
-    rate = ["-p", f"rate_hz:={POLICY_HZ}"]
+    rate = ["-p", f"rate_hz:={POLICY_HZ}", "-p", f"sensor_qos_reliability:={sensor_qos}"]
     policy = [*rate, "-p", f"trigger:={trigger}"]
     if pipeline == "composed":
         commands = {"controller_node": [executable("controller_node"), "--ros-args", *policy]}
@@ -312,14 +321,16 @@ def stop(procs: dict[str, subprocess.Popen]) -> None:
 
 
 def run_scenario(
-    probe: Probe, pipeline: str, trigger: str, seconds: float, warmup: float, log_dir: Path
+    probe: Probe, pipeline: str, trigger: str, args: argparse.Namespace, log_dir: Path
 ) -> ScenarioResult:
-    """Measure one set-up for ``seconds`` after ``warmup`` seconds."""
-    procs = start_nodes(pipeline, trigger, log_dir)
+    """Measure one set-up for ``args.seconds`` after ``args.warmup`` seconds."""
+    seconds, warmup = args.seconds, args.warmup
+    procs = start_nodes(pipeline, trigger, args.sensor_qos, log_dir)
     times_file = log_dir / f"{pipeline}_{trigger}_camera_ns.json"
     feeder = subprocess.Popen(
-        [sys.executable, __file__, "--feeder", str(warmup + seconds + 0.5), str(times_file)]
-    )
+        [sys.executable, __file__, "--feeder", str(warmup + seconds + 0.5), str(times_file),
+         args.sensor_qos]
+    )  # fmt: skip
     try:
         probe.actuator_ns.clear()
         probe.diagnostics.clear()
@@ -383,7 +394,8 @@ def write_results(results: list[ScenarioResult], out_dir: Path, args: argparse.N
         f"{platform.python_implementation()} {platform.python_version()}",
         "load_average": os.getloadavg(),
         "seconds_per_scenario": args.seconds,
-        "camera": f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} rgb8 at {CAMERA_HZ:g} Hz",
+        "camera": f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} rgb8 at {CAMERA_HZ:g} Hz, "
+        f"sensors {args.sensor_qos}",
         "imu_hz": IMU_HZ,
         "joint_states_hz": JOINT_HZ,
         "policy_hz": POLICY_HZ,
@@ -446,11 +458,16 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=4.0, help="start-up time per set-up")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
-        "--feeder", nargs=2, metavar=("SECONDS", "TIMES_JSON"), help=argparse.SUPPRESS
+        "--sensor-qos",
+        choices=("reliable", "best_effort"),
+        default="reliable",
+        help="sensor publishers' reliability and the nodes' sensor_qos_reliability "
+        "(default reliable: a 921 KB best-effort image over Fast DDS loses most frames here)",
     )
+    parser.add_argument("--feeder", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feeder:
-        run_feeder(float(args.feeder[0]), Path(args.feeder[1]))
+        run_feeder(float(args.feeder[0]), Path(args.feeder[1]), args.feeder[2])
         return 0
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
@@ -461,7 +478,7 @@ def main() -> int:
     try:
         for pipeline in ("separate", "composed"):
             for trigger in ("timer", "camera"):
-                result = run_scenario(probe, pipeline, trigger, args.seconds, args.warmup, log_dir)
+                result = run_scenario(probe, pipeline, trigger, args, log_dir)
                 print(json.dumps(asdict(result)), flush=True)
                 results.append(result)
     finally:

@@ -202,10 +202,15 @@ class PolicyTriggered:
     params: dict[str, Any]
     policy: PolicySide
     run_tick: Callable[[float], None]
+    now_s: Callable[[], float]
 
     def _on_camera(self, started_s: float) -> None:
-        if self.params["trigger"] == "camera":
+        # While an input is stale the timer steps (the safe command): not both.
+        if self.params["trigger"] == "camera" and not self._stale():
             self.run_tick(started_s)
+
+    def _stale(self) -> bool:
+        return bool(self.policy.runner.watchdog.stale_inputs(self.now_s()))
 
     def _timer_due(self, now_s: float) -> bool:
         if self.params["trigger"] == "timer":

@@ -1,10 +1,10 @@
 """``safety_filter_node``: nominal command + joint states -> CBF-QP filter -> actuator command.
 
 Each nominal command is filtered and published as it arrives (no extra wait for a
-timer). The timer (``rate_hz``) is the watchdog: while the nominal is stale, never came,
-or is withdrawn (an EMPTY nominal from ``policy_node``), it publishes the safe command
-every period, ramped under the rate limits. Joint states are mapped by the actuator names
-of the safety config.
+timer); an EMPTY nominal (``policy_node`` has no command) is answered at once with the
+safe command, ramped under the rate limits. The timer (``rate_hz``) is the watchdog:
+while the nominal is stale or never came, it publishes the safe command every period.
+Joint states are mapped by the actuator names of the safety config.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SafetyFilterNode(ControlNode):
     def _build(self) -> None:
         params = self.params
         self.safety = SafetySide(self, params)
-        self._withdrawn = False
+        self._last_handled_s = float("-inf")
         self._joints = JointStateInput(
             self,
             sensor_qos(params["sensor_qos_depth"], params["sensor_qos_reliability"]),
@@ -66,21 +66,18 @@ class SafetyFilterNode(ControlNode):
         data = np.frombuffer(msg.data, dtype=np.float64) if len(msg.data) else np.zeros(0)
         if data.size == 0:
             runner.withdraw_nominal(WITHDRAWN)
-            self._withdrawn = True
         elif runner.submit_nominal(data, stamp_s=now, now_s=now) is not None:
             return  # dropped and counted; the watchdog handles a stream of bad nominals
-        else:
-            self._withdrawn = False
+        self._last_handled_s = now
         self.run_tick(started)
 
     def _timer_due(self, now_s: float) -> bool:
-        watchdog = self.safety.runner.watchdog
-        joint_required = self.safety.runner.config.require_joint_state
-        return (
-            self._withdrawn
-            or watchdog.is_stale(NOMINAL_INPUT, now_s)
-            or (joint_required and watchdog.is_stale(JOINT_STATE_INPUT, now_s))
-        )
+        # Due when no nominal (valid or empty) drove a step within the timeout, or when a
+        # required joint state is stale; otherwise the nominals drive the steps themselves.
+        runner = self.safety.runner
+        silent = now_s - self._last_handled_s > runner.config.input_timeout_s
+        joint_required = runner.config.require_joint_state
+        return silent or (joint_required and runner.watchdog.is_stale(JOINT_STATE_INPUT, now_s))
 
     def _tick(self, now_s: float, started_s: float) -> None:
         tick = self.safety.runner.tick(now_s)
@@ -95,7 +92,6 @@ class SafetyFilterNode(ControlNode):
         self.safety.prepare(changes, values)()
 
     def _on_callback_error(self, callback_name: str) -> None:
-        self._withdrawn = True
         self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
 
     def stop_safely(self, reason: str) -> None:
