@@ -125,11 +125,17 @@ def test_bad_parameters_are_rejected_with_the_reason(ros_node, policy_node):
 def test_camera_trigger_steps_once_per_frame(ros_node, start_node):
     start_node(NODE, params={**PARAMS, "trigger": "camera"})
     nominals = ros_node.subscribe(NOMINAL, Float64MultiArray)
-    SensorFeed(ros_node).start(camera_hz=10.0, imu_hz=100.0)
+    feed = SensorFeed(ros_node).start(camera_hz=10.0, imu_hz=100.0)
     ros_node.wait_for(lambda: any(valid(m) for m in nominals.messages), what="a valid nominal")
     start = len(nominals.messages)
     ros_node.spin_for(1.0)
     assert 7 <= len(nominals.messages) - start <= 13  # ~10 frames, not the 50 Hz timer
+    # IMU stale: the timer publishes the empty nominal at its rate, frames add nothing.
+    feed.stop("imu")
+    ros_node.wait_for(lambda: len(nominals.messages[-1].data) == 0, what="an empty nominal")
+    start = len(nominals.messages)
+    ros_node.spin_for(1.0)
+    assert len(nominals.messages) - start <= 1.1 * RATE_HZ  # 50 + 10 before this was fixed
 
 
 def test_policy_and_filter_nodes_pipeline_falls_back_when_the_camera_stops(ros_node, start_node):

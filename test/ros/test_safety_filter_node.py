@@ -159,6 +159,13 @@ def test_empty_nominal_means_no_command_and_falls_back_at_once(ros_node, filter_
         what="a fallback for the empty nominal",
     )
     assert waited < TIMEOUT_S  # not the stale timeout: at once
+    # A stream of empty nominals gives one safe command each, not one more per timer tick.
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    feed(ros_node, [])
+    ros_node.wait_for_messages(commands, count=5)
+    start = len(commands.messages)
+    ros_node.spin_for(1.0)
+    assert len(commands.messages) - start <= 1.25 * RATE_HZ
 
 
 def set_atomically(ros_node, values):
