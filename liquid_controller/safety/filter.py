@@ -208,6 +208,7 @@ class SafetyFilter:
         self._scale = np.ones(k + m)
         self._barrier_scale = self._scale[k:]
         self._tol = np.full(nx + k + m, HARD_TOLERANCE)
+        self._neg_tol = -self._tol  # kept in step with _tol (active-constraint test)
         self._E = b.slack_matrix()
         if not b.force_dynamic:
             self._write_force(b.force_rows(None))
@@ -335,14 +336,14 @@ class SafetyFilter:
             bound = np.dot(Pq, q, out=self._L_barrier)
             bound += Pv @ v
             bound += p
-        else:
-            with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
-                G, bound = b.barrier_rows({} if state is None else state, gains)
-            if not np.all(np.isfinite(G)):
-                return "state gives non-finite barrier rows"
-            if not self._fast_barriers:
-                self._write_barrier_rows(G)
-            np.multiply(bound, self._barrier_scale, out=self._L_barrier)
+            return ""  # finite: bounded state, finite coefficients
+        with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
+            G, bound = b.barrier_rows({} if state is None else state, gains)
+        if not np.all(np.isfinite(G)):
+            return "state gives non-finite barrier rows"
+        if not self._fast_barriers:
+            self._write_barrier_rows(G)
+        np.multiply(bound, self._barrier_scale, out=self._L_barrier)
         if not math.isfinite(float(np.add.reduce(self._L_barrier))):
             return "state gives non-finite barrier rows"
         return ""
@@ -355,6 +356,7 @@ class SafetyFilter:
         self._L[self._force] = force.lower * scale
         self._U[self._force] = force.upper * scale
         self._tol[self._force] = HARD_TOLERANCE * scale
+        np.negative(self._tol, out=self._neg_tol)
         self._a_changed = True
 
     def _write_barrier_rows(self, G: FloatArray) -> None:
@@ -365,6 +367,7 @@ class SafetyFilter:
         self._A[k:, :n] = G * scale[:, None]
         self._A[k:, n:] = self._E * scale[:, None]
         self._tol[self._barrier] = HARD_TOLERANCE * scale
+        np.negative(self._tol, out=self._neg_tol)
         self._a_changed = True
 
     # ------------------------------------------------------------------ solving
@@ -398,10 +401,9 @@ class SafetyFilter:
             np.minimum(np.maximum(target, self._L_u), self._U_u, out=x[: self.n])
             return self._residuals(x, 0), QPStatus.OPTIMAL
         if self._workspace is not None and rows == self._k + self._m:
-            end = self._nx + rows
             np.multiply(self._neg_w2, target, out=self._f_u)
             x, status = self._workspace.solve(
-                self._f, self._L[:end], self._U[:end], self._A if self._a_changed else None
+                self._f, self._L, self._U, self._A if self._a_changed else None
             )
             self._a_changed = False
             solved = self._checked(x, status, rows)
@@ -429,13 +431,16 @@ class SafetyFilter:
             return None
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
         solved = self._residuals(x, rows)
-        tol = self._tol[: self._nx + rows]
+        tol = self._tol if rows == self._k + self._m else self._tol[: self._nx + rows]
         # written so that a NaN anywhere fails the check
         if not ((solved.below <= tol).all() and (solved.above <= tol).all()):
             return None
         return solved
 
     def _residuals(self, x: FloatArray, rows: int) -> _Solved:
+        if rows == self._k + self._m:  # all rows: no slicing on the hot path
+            values = self._M @ x
+            return _Solved(x, self._L - values, values - self._U, rows)
         end = self._nx + rows
         values = self._M[:end] @ x
         return _Solved(x, self._L[:end] - values, values - self._U[:end], rows)
@@ -443,9 +448,9 @@ class SafetyFilter:
     def _active(self, solved: _Solved) -> tuple[str, ...]:
         """Names of the bounds and rows binding (within :data:`HARD_TOLERANCE`)."""
         n = self.n
-        tol = self._tol[: self._nx + solved.rows]
-        lower = np.flatnonzero(solved.below >= -tol).tolist()
-        upper = np.flatnonzero(solved.above >= -tol).tolist()
+        tol = self._neg_tol[: self._nx + solved.rows]
+        lower = np.flatnonzero(solved.below >= tol).tolist()
+        upper = np.flatnonzero(solved.above >= tol).tolist()
         names = []
         if lower and lower[0] < n:  # box bound or rate window, whichever set the bound
             rate = (self._L_u != self.builder.effort_min).tolist()
