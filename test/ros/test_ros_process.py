@@ -1,0 +1,61 @@
+"""ros.process.CallbackGuard: exceptions are counted, logged once per type, fallen back on."""
+
+from __future__ import annotations
+
+import pytest
+
+from liquid_controller.ros.process import CallbackGuard
+
+
+def make_guard():
+    logged, fallbacks = [], []
+    return CallbackGuard(logged.append, fallbacks.append), logged, fallbacks
+
+
+def test_an_exception_is_swallowed_counted_logged_once_per_type_and_falls_back_each_time():
+    guard, logged, fallbacks = make_guard()
+
+    def boom(value):
+        if value < 0:
+            raise KeyError(value)
+        raise ValueError(f"bad {value}")
+
+    wrapped = guard.wrap("camera", boom)
+    assert [wrapped(1), wrapped(2), wrapped(-1)] == [None, None, None]
+    assert guard.count == 3
+    assert len(logged) == 2  # ValueError once, KeyError once
+    assert "Traceback" in logged[0] and "ValueError: bad 1" in logged[0]
+    assert fallbacks == ["camera"] * 3
+    assert guard.last_error == "camera: KeyError: -1"
+
+
+def test_a_successful_call_returns_its_value_and_is_timed():
+    guard, logged, fallbacks = make_guard()
+    wrapped = guard.wrap("imu", lambda x: x * 2)
+    assert wrapped(21) == 42
+    assert guard.count == 0 and not logged and not fallbacks
+    assert len(guard.timing["imu"]) == 1 and guard.timing["imu"].percentile(50) >= 0.0
+
+
+def test_a_failing_fallback_is_counted_not_raised():
+    logged = []
+
+    def broken_fallback(name):
+        raise RuntimeError("publisher gone")
+
+    guard = CallbackGuard(logged.append, broken_fallback)
+    guard.wrap("timer", lambda: 1 / 0)()
+    assert guard.count == 2
+    assert guard.last_error == "timer fallback: RuntimeError: publisher gone"
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt, SystemExit])
+def test_shutdown_exceptions_pass_through(exception):
+    guard, _, fallbacks = make_guard()
+
+    def stop():
+        raise exception
+
+    with pytest.raises(exception):
+        guard.wrap("timer", stop)()
+    assert guard.count == 0 and not fallbacks
