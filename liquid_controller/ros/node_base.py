@@ -26,7 +26,8 @@ __all__ = ["ControlNode", "log_freshness"]
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
 
-class ControlNode(Node):  # type: ignore[misc,unused-ignore]  (rclpy is untyped)
+# rclpy is untyped (Node is Any to mypy where rclpy is not installed).
+class ControlNode(Node):  # type: ignore[misc,unused-ignore]
     """Base of ``policy_node``, ``safety_filter_node`` and ``controller_node``.
 
     Subclasses implement :meth:`_build` (publishers, subscriptions, services), :meth:`_tick`
