@@ -37,6 +37,9 @@ active set, as in OptNet, Amos & Kolter 2017): with
 
 The gradient is exact wherever the active set is locally constant (strict
 complementarity), which is almost everywhere.
+
+daqp runs on the CPU in float64 (the inputs are copied there); the KKT solves run in the
+inputs' dtype on their device, so CUDA tensors work and stay on the GPU.
 """
 
 from __future__ import annotations
