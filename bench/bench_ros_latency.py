@@ -220,6 +220,7 @@ class ScenarioResult:
 
     pipeline: str
     trigger: str
+    executor: str
     seconds: float
     camera_frames: int
     commands: int
@@ -231,6 +232,8 @@ class ScenarioResult:
     callback_ms: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """node -> callback -> {"p50": ms, "p99": ms}, from the node's "callbacks" record."""
     cpu_percent: dict[str, float] = field(default_factory=dict)
+    camera_age_at_arrival_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    """node -> {"p50", "p99"}: camera stamp to its arrival in the node (DDS transport)."""
 
 
 class Probe:
@@ -247,6 +250,7 @@ class Probe:
         self.node = rclpy.create_node("bench_probe")
         self.actuator_ns: list[int] = []
         self.diagnostics: dict[str, dict[str, str]] = {}
+        self.sensor_age: dict[str, dict[str, str]] = {}
         self.recording = False
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         self.node.create_subscription(Float64MultiArray, ACTUATOR_TOPIC, self._on_command, reliable)
@@ -262,9 +266,11 @@ class Probe:
 
     def _on_diag(self, msg: object) -> None:
         for status in msg.status:  # type: ignore[attr-defined]
+            node = status.name.split(":")[0]
             if status.name.endswith(": callbacks"):
-                node = status.name.split(":")[0]
                 self.diagnostics[node] = {kv.key: kv.value for kv in status.values}
+            elif status.name.endswith(": sensor latency"):
+                self.sensor_age[node] = {kv.key: kv.value for kv in status.values}
 
     def close(self) -> None:
         import rclpy
@@ -282,7 +288,7 @@ def executable(name: str) -> str:
 
 
 def start_nodes(
-    pipeline: str, trigger: str, sensor_qos: str, log_dir: Path
+    pipeline: str, trigger: str, executor: str, sensor_qos: str, log_dir: Path
 ) -> dict[str, subprocess.Popen]:
     """Start the node processes of one set-up; return them by node name."""
     rate = ["-p", f"rate_hz:={POLICY_HZ}", "-p", f"sensor_qos_reliability:={sensor_qos}"]
@@ -300,10 +306,11 @@ def start_nodes(
                 "nominal_command:=/policy_node/nominal_command",
             ],
         }
+    env = {**os.environ, "LIQUID_CONTROLLER_EXECUTOR": executor}
     procs = {}
     for name, cmd in commands.items():
-        log = (log_dir / f"{pipeline}_{trigger}_{name}.log").open("w")
-        procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        log = (log_dir / f"{pipeline}_{trigger}_{executor}_{name}.log").open("w")
+        procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     return procs
 
 
@@ -321,12 +328,17 @@ def stop(procs: dict[str, subprocess.Popen]) -> None:
 
 
 def run_scenario(
-    probe: Probe, pipeline: str, trigger: str, args: argparse.Namespace, log_dir: Path
+    probe: Probe,
+    pipeline: str,
+    trigger: str,
+    executor: str,
+    args: argparse.Namespace,
+    log_dir: Path,
 ) -> ScenarioResult:
     """Measure one set-up for ``args.seconds`` after ``args.warmup`` seconds."""
     seconds, warmup = args.seconds, args.warmup
-    procs = start_nodes(pipeline, trigger, args.sensor_qos, log_dir)
-    times_file = log_dir / f"{pipeline}_{trigger}_camera_ns.json"
+    procs = start_nodes(pipeline, trigger, executor, args.sensor_qos, log_dir)
+    times_file = log_dir / f"{pipeline}_{trigger}_{executor}_camera_ns.json"
     feeder = subprocess.Popen(
         [sys.executable, __file__, "--feeder", str(warmup + seconds + 0.5), str(times_file),
          args.sensor_qos]
@@ -334,6 +346,7 @@ def run_scenario(
     try:
         probe.actuator_ns.clear()
         probe.diagnostics.clear()
+        probe.sensor_age.clear()
         time.sleep(warmup)
         for name, proc in procs.items():
             if proc.poll() is not None:
@@ -349,6 +362,7 @@ def run_scenario(
             raise RuntimeError(f"the sensor feeder failed with {feeder.returncode}")
         # Diagnostics are published at 1 Hz: the last arrays cover the measuring window.
         diagnostics = dict(probe.diagnostics)
+        sensor_age = dict(probe.sensor_age)
     finally:
         if feeder.poll() is None:
             feeder.kill()
@@ -362,6 +376,7 @@ def run_scenario(
     return ScenarioResult(
         pipeline=pipeline,
         trigger=trigger,
+        executor=executor,
         seconds=round(window_s, 3),
         camera_frames=len(camera_ns),
         commands=len(actuator_ns),
@@ -371,6 +386,11 @@ def run_scenario(
         latency_mean_ms=round(float(np.mean(latencies)) / 1e6, 3),
         frames_without_command=missed,
         callback_ms={node: callback_times_ms(values) for node, values in diagnostics.items()},
+        camera_age_at_arrival_ms={
+            node: {q: float(values[f"image.age_at_arrival_{q}_ms"]) for q in ("p50", "p99")}
+            for node, values in sensor_age.items()
+            if "image.age_at_arrival_p50_ms" in values
+        },
         cpu_percent={
             name: round(100.0 * (cpu1[name] - cpu0[name]) / window_s, 1) for name in procs
         },
@@ -411,13 +431,16 @@ def write_results(results: list[ScenarioResult], out_dir: Path, args: argparse.N
         f"Camera {meta['camera']}, IMU {IMU_HZ:g} Hz, joint states {JOINT_HZ:g} Hz, "
         f"policy rate {POLICY_HZ:g} Hz, default camera policy through the torch-free runtime, "
         "default safety config. Latency: camera publish -> first actuator command received "
-        "after it (system clock, same machine). Callback: wall time of each node callback "
+        "after it (system clock, same machine). Camera transport: its header stamp (set at "
+        "publish) to its arrival in the policy/controller node, from /diagnostics. "
+        "Callback: wall time of each node callback "
         "(camera, imu, joint_states, nominal, timer, diagnostics) as the node reports it on "
         "/diagnostics (p99 over its last 500 calls). CPU: /proc/<pid>/stat, % of one core.",
         "",
-        "| pipeline | trigger | cmd rate Hz | latency p50 ms | latency p99 ms | "
-        "callback p99 ms (per node and callback) | CPU % (per node) |",
-        "|---|---|---|---|---|---|---|",
+        "| pipeline | trigger | executor | cmd rate Hz | latency p50 ms | latency p99 ms | "
+        "camera transport p50/p99 ms | callback p99 ms (per node and callback) | "
+        "CPU % (per node) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         cb = "; ".join(
@@ -425,16 +448,20 @@ def write_results(results: list[ScenarioResult], out_dir: Path, args: argparse.N
             for node, times in sorted(r.callback_ms.items())
         )
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.cpu_percent.items()))
+        age = ", ".join(
+            f"{v['p50']:.2f}/{v['p99']:.2f}" for _, v in sorted(r.camera_age_at_arrival_ms.items())
+        )
         lines.append(
-            f"| {r.pipeline} | {r.trigger} | {r.command_rate_hz:.1f} | {r.latency_p50_ms:.2f} | "
-            f"{r.latency_p99_ms:.2f} | {cb} | {cpu} |"
+            f"| {r.pipeline} | {r.trigger} | {r.executor} | {r.command_rate_hz:.1f} | "
+            f"{r.latency_p50_ms:.2f} | "
+            f"{r.latency_p99_ms:.2f} | {age} | {cb} | {cpu} |"
         )
     lines += ["", "## Goals", "", "| set-up | callback p99 < 2 ms | latency p50 < 5 ms | "
               "each node < 25% core |", "|---|---|---|---|"]  # fmt: skip
     for r in results:
         worst = worst_control_p99_ms(r)
         lines.append(
-            f"| {r.pipeline}/{r.trigger} | {verdict(worst < GOAL_CALLBACK_P99_MS)} "
+            f"| {r.pipeline}/{r.trigger}/{r.executor} | {verdict(worst < GOAL_CALLBACK_P99_MS)} "
             f"(worst {worst:.2f} ms) | "
             f"{verdict(r.latency_p50_ms < GOAL_LATENCY_P50_MS)} | "
             f"{verdict(all(v < GOAL_CPU_PERCENT for v in r.cpu_percent.values()))} |"
@@ -444,7 +471,9 @@ def write_results(results: list[ScenarioResult], out_dir: Path, args: argparse.N
         "With `trigger:=timer` the camera->actuator latency includes the wait for the next "
         "50 Hz tick (uniform over 0..20 ms, ~10 ms mean): the latency goal is for "
         "`trigger:=camera`. Frames without a command before the next frame: "
-        + ", ".join(f"{r.pipeline}/{r.trigger} {r.frames_without_command}" for r in results)
+        + ", ".join(
+            f"{r.pipeline}/{r.trigger}/{r.executor} {r.frames_without_command}" for r in results
+        )
         + ".",
         "",
     ]
@@ -454,8 +483,13 @@ def write_results(results: list[ScenarioResult], out_dir: Path, args: argparse.N
 def main() -> int:
     """Run all set-ups and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per set-up")
-    parser.add_argument("--warmup", type=float, default=4.0, help="start-up time per set-up")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring window per set-up")
+    parser.add_argument("--warmup", type=float, default=3.0, help="start-up time per set-up")
+    parser.add_argument(
+        "--executors",
+        default="single,events",
+        help="comma-separated LIQUID_CONTROLLER_EXECUTOR values to measure (single, events)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
         "--sensor-qos",
@@ -476,11 +510,12 @@ def main() -> int:
     probe = Probe()
     results = []
     try:
-        for pipeline in ("separate", "composed"):
-            for trigger in ("timer", "camera"):
-                result = run_scenario(probe, pipeline, trigger, args, log_dir)
-                print(json.dumps(asdict(result)), flush=True)
-                results.append(result)
+        for executor in args.executors.split(","):
+            for pipeline in ("separate", "composed"):
+                for trigger in ("timer", "camera"):
+                    result = run_scenario(probe, pipeline, trigger, executor, args, log_dir)
+                    print(json.dumps(asdict(result)), flush=True)
+                    results.append(result)
     finally:
         probe.close()
     write_results(results, args.out, args)

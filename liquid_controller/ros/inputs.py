@@ -19,6 +19,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CompressedImage, Image, Imu, JointState
 
+from liquid_controller.control.diagnostics import WindowStats
 from liquid_controller.control.policy_runner import IMAGE_INPUT, PolicyRunner
 from liquid_controller.errors import ConfigError, MessageConversionError
 from liquid_controller.sensing import (
@@ -54,6 +55,7 @@ JOINT_STATE_INPUT = "joint_state"
 JOINT_POSITION_INPUT = "joint_position"
 JOINT_VELOCITY_INPUT = "joint_velocity"
 NS_PER_S = 1e9
+AGE_WINDOW = 500
 Wrap = Callable[[str, Callable[[Any], None]], Callable[[Any], Any]]
 
 
@@ -99,6 +101,9 @@ class PolicyInputs:
         self._on_camera = on_camera
         self._on_message = on_message or _ignore
         names = set(runner.input_names)
+        self.arrival_age: dict[str, WindowStats] = {}
+        """Per input: node time at arrival minus header stamp, seconds (sensor + transport
+        latency, meaningful when the sensor and this node share a clock)."""
         self.subscriptions: list[Any] = []
         if IMAGE_INPUT in names:
             msg_type, topic = (
@@ -130,8 +135,10 @@ class PolicyInputs:
             self._runner.record_drop(IMAGE_INPUT, str(err))
             return
         accepted = self._runner.submit(IMAGE_INPUT, image, stamp_s=stamp, now_s=now) is None
-        if accepted and self._on_camera is not None:
-            self._on_camera(started)
+        if accepted:
+            self._record_age(IMAGE_INPUT, now - stamp)
+            if self._on_camera is not None:
+                self._on_camera(started)
 
     def _on_imu_msg(self, msg: Any) -> None:
         now = self._now_s()
@@ -142,7 +149,11 @@ class PolicyInputs:
         except MessageConversionError as err:
             self._runner.record_drop(IMU_INPUT, str(err))
             return
-        self._runner.submit(IMU_INPUT, vector, stamp_s=stamp, now_s=now)
+        if self._runner.submit(IMU_INPUT, vector, stamp_s=stamp, now_s=now) is None:
+            self._record_age(IMU_INPUT, now - stamp)
+
+    def _record_age(self, name: str, age_s: float) -> None:
+        self.arrival_age.setdefault(name, WindowStats(AGE_WINDOW)).add(age_s)
 
     def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
         """Submit the policy's joint inputs from a converted joint state."""

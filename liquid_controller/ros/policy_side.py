@@ -13,7 +13,11 @@ from rclpy.node import Node
 from rclpy.time import Time
 from std_srvs.srv import Trigger
 
-from liquid_controller.control.diagnostics import DiagnosticRecord, PolicyDiagnostics
+from liquid_controller.control.diagnostics import (
+    DiagnosticLevel,
+    DiagnosticRecord,
+    PolicyDiagnostics,
+)
 from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerConfig, PolicyTick
 from liquid_controller.errors import ConfigError
@@ -138,8 +142,19 @@ class PolicySide:
             logger.error(f"policy step failed: {tick.error}", throttle_duration_sec=5.0)
 
     def records(self, now_s: float) -> list[DiagnosticRecord]:
-        """Diagnostic records of the policy half."""
-        return self.diagnostics.records(now_s)
+        """Diagnostic records of the policy half, and the sensors' age at arrival."""
+        values = [
+            (f"{name}.age_at_arrival_{q}_ms", f"{stats.percentile(p) * 1e3:.3f}")
+            for name, stats in sorted(self.inputs.arrival_age.items())
+            for q, p in (("p50", 50), ("p99", 99))
+        ]
+        latency = DiagnosticRecord(
+            f"{self._node.get_name()}: sensor latency",
+            DiagnosticLevel.OK,
+            "node time at arrival minus header stamp (same clock assumed)",
+            tuple(values),
+        )
+        return [*self.diagnostics.records(now_s), latency]
 
     def prepare(
         self, changes: Mapping[str, Any], values: Mapping[str, Any], action_size: int

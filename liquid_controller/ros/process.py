@@ -9,6 +9,7 @@ node must still publish its safe command once; we therefore let Python raise
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -18,16 +19,18 @@ from types import FrameType
 from typing import Any, Protocol, TypeVar, cast
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from liquid_controller.control.diagnostics import WindowStats
+from liquid_controller.errors import ConfigError
 
-__all__ = ["CallbackGuard", "SafeStoppable", "run_node"]
+__all__ = ["EXECUTOR_VARIABLE", "CallbackGuard", "SafeStoppable", "make_executor", "run_node"]
 
 _R = TypeVar("_R")
 SIGNAL_CHECK_S = 0.1
+EXECUTOR_VARIABLE = "LIQUID_CONTROLLER_EXECUTOR"
 TIMING_WINDOW = 500
 """Callback durations kept per callback for the p50/p99 on /diagnostics."""
 
@@ -48,6 +51,29 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def make_executor() -> Executor:
+    """The executor named by ``LIQUID_CONTROLLER_EXECUTOR``: ``single`` (default) or ``events``.
+
+    ``events`` is rclpy's experimental C++ ``EventsExecutor`` (Jazzy and later), which
+    dispatches callbacks without rebuilding a wait set per wake-up.
+
+    Raises:
+        ConfigError: another value, or ``events`` where rclpy has no EventsExecutor.
+    """
+    kind = os.environ.get(EXECUTOR_VARIABLE, "single")
+    if kind == "single":
+        return SingleThreadedExecutor()
+    if kind == "events":
+        try:
+            from rclpy.experimental import EventsExecutor
+        except ImportError:
+            raise ConfigError(
+                EXECUTOR_VARIABLE, kind, "'single' (this rclpy has no EventsExecutor)"
+            ) from None
+        return EventsExecutor()
+    raise ConfigError(EXECUTOR_VARIABLE, kind, "'single' or 'events'")
+
+
 def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None) -> int:
     """Create the node, spin it until SIGINT/SIGTERM or external shutdown, stop it safely.
 
@@ -64,7 +90,7 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
     reason = "shutdown"
     try:
         node = factory()
-        executor = SingleThreadedExecutor()
+        executor = make_executor()
         executor.add_node(cast(Node, node))
         # Wake up at least every SIGNAL_CHECK_S: Python runs signal handlers only between
         # bytecodes, and with a stopped /clock (use_sim_time) no timer would ever wake us.

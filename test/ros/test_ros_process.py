@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import rclpy
 
-from liquid_controller.ros.process import CallbackGuard
+from liquid_controller.errors import ConfigError
+from liquid_controller.ros.process import EXECUTOR_VARIABLE, CallbackGuard, make_executor
 
 
 def make_guard():
@@ -59,3 +61,22 @@ def test_shutdown_exceptions_pass_through(exception):
     with pytest.raises(exception):
         guard.wrap("timer", stop)()
     assert guard.count == 0 and not fallbacks
+
+
+@pytest.mark.parametrize(("kind", "class_name"), [("single", "SingleThreadedExecutor"),
+                                                  ("events", "EventsExecutor")])  # fmt: skip
+def test_executor_is_chosen_by_the_environment(monkeypatch, kind, class_name):
+    monkeypatch.setenv(EXECUTOR_VARIABLE, kind)
+    rclpy.init()  # run_node initialises the default context before making the executor
+    try:
+        executor = make_executor()
+        assert type(executor).__name__ == class_name
+        executor.shutdown()
+    finally:
+        rclpy.try_shutdown()
+
+
+def test_an_unknown_executor_is_a_config_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(EXECUTOR_VARIABLE, "multi")
+    with pytest.raises(ConfigError, match=r"LIQUID_CONTROLLER_EXECUTOR.*'multi'.*'single' or"):
+        make_executor()
