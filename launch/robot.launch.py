@@ -36,14 +36,15 @@ def generate_launch_description():
     joint_states_topic = LaunchConfiguration("joint_states_topic")
     command_topic = LaunchConfiguration("command_topic")
 
-    # The nodes' default topic names, remapped to the launch arguments.
+    # The nodes' default topic names (relative, so they follow `namespace`), remapped to the
+    # launch arguments. A relative argument value also resolves inside the namespace.
     sensor_remaps = [
-        ("/camera/image_raw", camera_topic),
-        ("/camera/image_raw/compressed", [camera_topic, "/compressed"]),
-        ("/imu/data", imu_topic),
-        ("/joint_states", joint_states_topic),
+        ("camera/image_raw", camera_topic),
+        ("camera/image_raw/compressed", [camera_topic, "/compressed"]),
+        ("imu/data", imu_topic),
+        ("joint_states", joint_states_topic),
     ]
-    command_remaps = [("/effort_controller/commands", command_topic)]
+    command_remaps = [("effort_controller/commands", command_topic)]
 
     return LaunchDescription(
         [
@@ -79,21 +80,21 @@ def generate_launch_description():
             ),
             DeclareLaunchArgument(
                 "camera_topic",
-                default_value="/camera/image_raw",
+                default_value="camera/image_raw",
                 description="Camera topic (sensor_msgs/Image; <topic>/compressed when "
                 "camera_transport is compressed).",
             ),
             DeclareLaunchArgument(
-                "imu_topic", default_value="/imu/data", description="IMU topic (sensor_msgs/Imu)."
+                "imu_topic", default_value="imu/data", description="IMU topic (sensor_msgs/Imu)."
             ),
             DeclareLaunchArgument(
                 "joint_states_topic",
-                default_value="/joint_states",
+                default_value="joint_states",
                 description="Joint state topic (sensor_msgs/JointState).",
             ),
             DeclareLaunchArgument(
                 "command_topic",
-                default_value="/effort_controller/commands",
+                default_value="effort_controller/commands",
                 description="Actuator command topic the filtered command is published on.",
             ),
             Node(
@@ -122,7 +123,7 @@ def generate_launch_description():
                 ],
                 remappings=[
                     ("nominal_command", "policy_node/nominal_command"),
-                    ("/joint_states", joint_states_topic),
+                    ("joint_states", joint_states_topic),
                     *command_remaps,
                 ],
                 output="screen",

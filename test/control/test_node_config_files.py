@@ -18,7 +18,7 @@ ROS_SHELL_ONLY = {"policy_node": {"trigger"}, "controller_node": {"trigger"}}
 def test_node_yaml_matches_declared_parameters(node):
     path = CONFIG_DIR / f"{node}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    values = data[node]["ros__parameters"]
+    values = data[f"/**/{node}"]["ros__parameters"]  # keyed to match the node in any namespace
     specs = parameters_for(node)
     extra = ROS_SHELL_ONLY.get(node, set())
     assert set(values) == {s.name for s in specs} | extra
