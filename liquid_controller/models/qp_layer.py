@@ -98,8 +98,24 @@ class QPSolution(NamedTuple):
 PRIMAL_TOL = 1e-10
 
 
+def _unconstrained_optimal(
+    Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray
+) -> np.ndarray:
+    """Return the ``(B,)`` samples whose unconstrained minimiser already satisfies every row.
+
+    There the empty working set is optimal, exactly, and daqp is not needed: the common
+    case of a safety layer, where most nominal commands are already safe. Samples whose
+    ``Q`` is not positive definite are never in it (daqp then reports them).
+    """
+    L, info = torch.linalg.cholesky_ex(torch.from_numpy(Q))
+    u = -torch.cholesky_solve(torch.from_numpy(q).unsqueeze(-1), L).squeeze(-1).numpy()
+    feasible = np.all(np.einsum("bmn,bn->bm", G, u) <= h, axis=-1)
+    optimal: np.ndarray = feasible & (info.numpy() == 0) & np.all(np.isfinite(u), axis=-1)
+    return optimal
+
+
 def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Solve every sample with daqp; return the boolean ``(B, m)`` optimal working sets.
+    """Return the boolean ``(B, m)`` optimal working sets (daqp where the rows bind).
 
     Each row and its bound are first multiplied by the power of two that brings the row's
     2-norm into [0.5, 1): exact in floating point, so the feasible set is unchanged, while
@@ -108,14 +124,16 @@ def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> 
     violations below its tolerance).
     """
     batch, m = h.shape
+    active = np.zeros((batch, m), dtype=bool)
+    if m == 0:
+        return active
     _, exponent = np.frexp(np.linalg.norm(G, axis=-1))
     scale = np.ldexp(1.0, -exponent)
     G_scaled, h_scaled = G * scale[..., None], h * scale
-    active = np.zeros((batch, m), dtype=bool)
     lower = np.full(m, -np.inf)
     failed: list[int] = []
     reasons: list[str] = []
-    for b in range(batch):
+    for b in np.flatnonzero(~_unconstrained_optimal(Q, q, G, h)).tolist():
         _, _, exitflag, info = daqp.solve(
             Q[b], q[b], G_scaled[b], h_scaled[b], lower, primal_tol=PRIMAL_TOL
         )
