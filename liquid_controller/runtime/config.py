@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,8 +46,10 @@ def read_float(
 ) -> float:
     """Return a finite float."""
     value = _lookup(section, key, where, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise CheckpointError(f"artifact config: '{where}.{key}' is {value!r}; expected a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CheckpointError(
+            f"artifact config: '{where}.{key}' is {value!r}; expected a finite number"
+        )
     return float(value)
 
 
