@@ -18,14 +18,15 @@ from liquid_controller import __version__
 from liquid_controller.errors import LiquidControllerError
 
 # Module names under liquid_controller.cli, in the order shown by --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("init_policy", "export", "bench")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "init_policy", "export", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="liquid-controller",
-        description="Liquid neural network policies behind a control-barrier-function safety filter.",
+        description="Liquid neural network policies behind a control-barrier-function "
+        "safety filter.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -5,30 +5,23 @@ truth: rosidl generates the ROS classes from them at ``colcon build``, and this
 module parses the same files for ``rosbags``, so offline tools (replay,
 training) read and write ``SafetyStatus`` and ``PolicyState`` without ROS.
 
-Where the files are found (first folder that holds ``*.msg`` wins):
-
-1. the ``msg_dir`` argument, when given;
-2. ``msg/`` next to the ``liquid_controller`` package directory when a
-   ``pyproject.toml`` sits there too (a source checkout or an editable install);
-3. ``share/liquid_controller/msg`` under each folder above the installed
-   package, then under ``sys.prefix``, then under each ``AMENT_PREFIX_PATH``
-   entry. ``pip install`` puts the files there (``[tool.setuptools.data-files]``
-   in ``pyproject.toml``, relative to the install prefix: the venv, ``--user``
-   base or ``--prefix``), and so does rosidl in a colcon install space.
+Where the files are found: the ``msg_dir`` argument when given, otherwise
+``msg/`` under the first of :func:`liquid_controller.package_files.candidate_roots`
+that holds ``*.msg`` files (a source checkout, then the ``share/liquid_controller``
+folders that ``pip install`` and ``colcon build`` fill).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-import liquid_controller
 from liquid_controller.errors import ConfigError
+from liquid_controller.package_files import PACKAGE_NAME, candidate_roots
 
 __all__ = [
     "PACKAGE_NAME",
@@ -39,28 +32,15 @@ __all__ = [
     "typestore_with_custom_messages",
 ]
 
-PACKAGE_NAME = "liquid_controller"
 SAFETY_STATUS = f"{PACKAGE_NAME}/msg/SafetyStatus"
 """Type name of ``msg/SafetyStatus.msg`` in a type store."""
 POLICY_STATE = f"{PACKAGE_NAME}/msg/PolicyState"
 """Type name of ``msg/PolicyState.msg`` in a type store."""
 
-_SHARE_MSG = Path("share", PACKAGE_NAME, "msg")
-
 
 def _candidate_dirs() -> list[Path]:
     """Return the automatic lookup order (items 2 and 3 of the module docstring)."""
-    package_dir = Path(liquid_controller.__file__).resolve().parent
-    checkout = package_dir.parent
-    # Only a source checkout (marked by its pyproject.toml) counts, not e.g. site-packages/msg.
-    candidates = [checkout / "msg"] if (checkout / "pyproject.toml").is_file() else []
-    candidates += [ancestor / _SHARE_MSG for ancestor in package_dir.parents]
-    candidates.append(Path(sys.prefix) / _SHARE_MSG)
-    ament_prefixes = os.environ.get("AMENT_PREFIX_PATH", "")
-    candidates += [
-        Path(prefix) / _SHARE_MSG for prefix in ament_prefixes.split(os.pathsep) if prefix
-    ]
-    return candidates
+    return [root / "msg" for root in candidate_roots()]
 
 
 def _has_msg_files(folder: Path) -> bool:
