@@ -190,9 +190,11 @@ def test_forward_matches_the_runtime_qp(plugin_config: dict) -> None:
         False,
         pytest.param(
             True,
+            # Not strict: once safety fixes the bug this XPASSes (shown by -ra) without
+            # turning the suite red; then delete this marker.
             marks=pytest.mark.xfail(
                 raises=ValueError,
-                strict=True,
+                strict=False,
                 reason="safety.filter bug (commit f0a9076): SafetyFilter(config) with joint and "
                 "plug-in barriers raises 'operands could not be broadcast' in __init__ "
                 "(joint_bound has the joint rows, _barrier_scale all barrier rows)",
