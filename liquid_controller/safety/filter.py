@@ -59,6 +59,7 @@ from liquid_controller.safety.qp import (
     available_solvers,
     row_scale,
     solve,
+    solve_without_fixed,
 )
 
 __all__ = ["NOMINAL_LIMIT", "Enforced", "FilterResult", "FilterStatus", "SafetyFilter"]
@@ -419,7 +420,7 @@ class SafetyFilter:
             status = solution.status
         if self._second_opinion is None:
             return None, status if status is not QPStatus.OPTIMAL else QPStatus.ERROR
-        solution = solve(problem or self._problem(target, rows), self._second_opinion)
+        solution = solve_without_fixed(problem or self._problem(target, rows), self._second_opinion)
         solved = self._checked(solution.x, solution.status, rows)
         if solved is not None:
             return solved, solution.status
@@ -628,7 +629,7 @@ class SafetyFilter:
             upper=np.concatenate((b.effort_max, (force.upper + slack) * scale)),
         )
         solvers = [self.config.solver] + ([self._second_opinion] if self._second_opinion else [])
-        if not any(solve(problem, name).found for name in solvers):
+        if not any(solve_without_fixed(problem, name).found for name in solvers):
             raise ConfigError(
                 "force_limits",
                 [f.name for f in self.config.force_limits],

@@ -32,6 +32,7 @@ __all__ = [
     "QPStatus",
     "available_solvers",
     "solve",
+    "solve_without_fixed",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,6 +54,51 @@ def row_scale(A: FloatArray) -> FloatArray:
     _, exponent = np.frexp(np.sqrt(np.einsum("ij,ij->i", A, A)))
     scale: FloatArray = np.ldexp(1.0, -exponent)
     return scale
+
+
+def solve_without_fixed(problem: QPProblem, solver: str) -> QPSolution:
+    """Solve ``problem`` with the variables fixed by equal bounds substituted out.
+
+    Active-set solvers can misread a degenerate set as infeasible when a variable is fixed
+    (``lower == upper``, e.g. a rate window collapsed by ``dt = 0``) and a row is nearly
+    parallel to its bound; the reduced problem (rows rescaled by :func:`row_scale`) has
+    neither. Same result otherwise.
+    """
+    nx = problem.size
+    lower, upper = problem.lower[:nx], problem.upper[:nx]
+    fixed = lower == upper
+    if not fixed.any():
+        return solve(problem, solver)
+    free = ~fixed
+    x_fixed = lower[fixed]
+    shift = problem.A[:, fixed] @ x_fixed
+    H_free = problem.H[np.ix_(free, free)]
+    if not free.any():
+        x = lower.copy()
+        ok = problem.violation(x) <= PRIMAL_TOL * 10
+        status = QPStatus.OPTIMAL if ok else QPStatus.INFEASIBLE
+        return QPSolution(x, ok, status, None, problem.violation(x), 0, solver)
+    A_free = problem.A[:, free]
+    scale = row_scale(A_free)  # dropping columns changes the row norms: rescale (exactly)
+    reduced = QPProblem(
+        H=H_free,
+        f=problem.f[free] + problem.H[np.ix_(free, fixed)] @ x_fixed,
+        A=np.ascontiguousarray(A_free * scale[:, None]),
+        lower=np.concatenate((lower[free], (problem.lower[nx:] - shift) * scale)),
+        upper=np.concatenate((upper[free], (problem.upper[nx:] - shift) * scale)),
+    )
+    solution = solve(reduced, solver)
+    x = lower.copy()
+    x[free] = solution.x
+    return QPSolution(
+        x=x,
+        found=solution.found,
+        status=solution.status,
+        duals=None,
+        primal_residual=problem.violation(x) if solution.found else float("inf"),
+        iterations=solution.iterations,
+        solver=solution.solver,
+    )
 
 
 class QPStatus(enum.Enum):
@@ -225,7 +271,12 @@ if _quadprog is not None:
             rhs += [problem.lower[nx:], -problem.upper[nx:]]
         C = np.vstack(blocks)
         b = np.concatenate(rhs)
-        keep = np.isfinite(b)
+        # quadprog divides by each row's norm: a zero row is either void (0 >= b) or
+        # impossible, never handed over.
+        zero = ~np.any(C, axis=1)
+        if np.any(zero & (b > 0.0)):
+            return _failed(problem, QPStatus.INFEASIBLE, "quadprog")
+        keep = np.isfinite(b) & ~zero
         try:
             x, _, _, iterations, lagrangian, _ = _quadprog.solve_qp(
                 problem.H, -problem.f, C[keep].T.copy(), b[keep], 0
