@@ -155,6 +155,8 @@ class _Solved(NamedTuple):
     below: FloatArray
     above: FloatArray
     rows: int
+    duals: FloatArray | None = None
+    """DAQP's multipliers (hot path only): the binding set without a residual test."""
 
 
 class SafetyFilter:
@@ -186,7 +188,6 @@ class SafetyFilter:
         self._nx = nx
         self._w2 = b.weights**2
         self._H = np.diag(np.concatenate((self._w2, np.full(ms, b.slack_weight))))
-        self._soft_index = np.flatnonzero(b.soft)
         self._fast_barriers = m > 0 and not b._plugins
         # M = [I; A]; A is a view, so writing rows of A updates the check matrix too.
         self._M = np.zeros((nx + k + m, nx))
@@ -215,9 +216,9 @@ class SafetyFilter:
             self._write_force(b.force_rows(None))
         self._write_barrier_rows(b.joint_rows.G if b.joint_rows.rows == m else np.zeros((m, n)))
         self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
-        Pq, Pv, p = b.joint_bound
-        scale = self._barrier_scale[:, None]
-        self._scaled_joint_bound = (Pq * scale, Pv * scale, p * self._barrier_scale)
+        Pq, Pv, p = b.joint_bound  # b = P [q; v] + p, pre-multiplied by the row scales
+        P = np.hstack((Pq, Pv)) * self._barrier_scale[:, None]
+        self._scaled_joint_bound = (P, p * self._barrier_scale)
         self._a_changed = False
         # Names for active-constraint reports, indexed like L and U.
         self._min_names = [f"effort_min[{x}]" for x in b.names]
@@ -330,13 +331,11 @@ class SafetyFilter:
         if self._m == 0:
             return ""
         if self._fast_barriers and gains is None:
-            q, v = read_joint_state({} if state is None else state, self.n)
-            if not (np.abs(q).max() <= STATE_LIMIT and np.abs(v).max() <= STATE_LIMIT):
+            z = np.concatenate(read_joint_state({} if state is None else state, self.n))
+            if not np.abs(z).max() <= STATE_LIMIT:
                 return f"joint state non-finite or beyond +-{STATE_LIMIT:g}"
-            Pq, Pv, p = self._scaled_joint_bound
-            bound = np.dot(Pq, q, out=self._L_barrier)
-            bound += Pv @ v
-            bound += p
+            P, p = self._scaled_joint_bound
+            np.add(np.dot(P, z), p, out=self._L_barrier)
             return ""  # finite: bounded state, finite coefficients
         with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
             G, bound = b.barrier_rows({} if state is None else state, gains)
@@ -403,13 +402,13 @@ class SafetyFilter:
             return self._residuals(x, 0), QPStatus.OPTIMAL
         if self._workspace is not None and rows == self._k + self._m:
             np.multiply(self._neg_w2, target, out=self._f_u)
-            x, status = self._workspace.solve(
+            x, status, duals = self._workspace.solve(
                 self._f, self._L, self._U, self._A if self._a_changed else None
             )
             self._a_changed = False
             solved = self._checked(x, status, rows)
             if solved is not None:
-                return solved, status
+                return solved._replace(duals=duals), status
             problem = None
         else:
             problem = self._problem(target, rows)
@@ -447,11 +446,23 @@ class SafetyFilter:
         return _Solved(x, self._L[:end] - values, values - self._U[:end], rows)
 
     def _active(self, solved: _Solved) -> tuple[str, ...]:
-        """Names of the bounds and rows binding (within :data:`HARD_TOLERANCE`)."""
+        """Names of the binding bounds and rows.
+
+        Binding means a nonzero multiplier where DAQP's workspace solved the tick, and a
+        residual within :data:`HARD_TOLERANCE` elsewhere (fallbacks, other backends, the
+        box-only clip); the two agree except at degenerate optima, where a constraint
+        touches with a zero multiplier.
+        """
         n = self.n
-        tol = self._neg_tol[: self._nx + solved.rows]
-        lower = np.flatnonzero(solved.below >= tol).tolist()
-        upper = np.flatnonzero(solved.above >= tol).tolist()
+        if solved.duals is not None:  # binding: nonzero multiplier, by sign
+            binding = solved.duals.nonzero()[0].tolist()
+            duals = solved.duals.tolist()
+            lower = [i for i in binding if duals[i] < 0.0]
+            upper = [i for i in binding if duals[i] > 0.0]
+        else:  # binding: residual within tolerance
+            tol = self._neg_tol[: self._nx + solved.rows]
+            lower = (solved.below >= tol).nonzero()[0].tolist()
+            upper = (solved.above >= tol).nonzero()[0].tolist()
         names = []
         if lower and lower[0] < n:  # box bound or rate window, whichever set the bound
             rate = (self._L_u != self.builder.effort_min).tolist()
@@ -468,9 +479,10 @@ class SafetyFilter:
         return tuple(names)
 
     def _slack(self, x: FloatArray | None) -> FloatArray:
-        slack = np.zeros(self._m)
-        if x is not None and self._ms:
-            slack[self._soft_index] = x[self.n : self._nx]
+        """Slack per barrier row (``E s``: exact, E is 0/1), zeros without a solution."""
+        if x is None or not self._ms:
+            return np.zeros(self._m)
+        slack: FloatArray = self._E @ x[self.n :]
         return slack
 
     # ------------------------------------------------------------------ public

@@ -325,10 +325,16 @@ class DaqpWorkspace:
 
     def solve(
         self, f: FloatArray, lower: FloatArray, upper: FloatArray, A: FloatArray | None = None
-    ) -> tuple[FloatArray, QPStatus]:
-        """Solve with new ``f``, bounds and (if given) rows; return ``(x, status)``."""
+    ) -> tuple[FloatArray, QPStatus, FloatArray]:
+        """Solve with new ``f``, bounds and (if given) rows.
+
+        Returns:
+            ``(x, status, duals)``: duals per bound and row, negative where a lower bound
+            binds, positive where an upper bound binds, zero otherwise.
+        """
         self._model.update(f=f, A=A, bupper=upper, blower=lower, sense=self._sense)
-        x, _, flag, _ = self._model.solve()
+        x, _, flag, info = self._model.solve()
         if flag in (1, 2):
-            return x, QPStatus.OPTIMAL
-        return x, QPStatus.INFEASIBLE if flag == _DAQP_INFEASIBLE else QPStatus.ERROR
+            return x, QPStatus.OPTIMAL, info["lam"]
+        status = QPStatus.INFEASIBLE if flag == _DAQP_INFEASIBLE else QPStatus.ERROR
+        return x, status, info["lam"]
