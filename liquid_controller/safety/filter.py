@@ -190,16 +190,23 @@ class SafetyFilter:
         self._H = np.diag(np.concatenate((self._w2, np.full(ms, b.slack_weight))))
         self._fast_barriers = m > 0 and not b._plugins
         # M = [I; A]; A is a view, so writing rows of A updates the check matrix too.
-        self._M = np.zeros((nx + k + m, nx))
+        # S = [M; -M] and LU = [L; -U] turn both sides of L <= M x <= U into one test,
+        # LU <= S x; M, L and -U are views into them (U itself is DAQP's upper bound).
+        N = nx + k + m
+        self._S = np.zeros((2 * N, nx))
+        self._M = self._S[:N]
         self._M[:nx] = np.eye(nx)
         self._A = self._M[nx:]
-        self._Mu = self._M[:, :n]
-        self._L = np.zeros(nx + k + m)
-        self._U = np.full(nx + k + m, np.inf)
+        self._Su = self._S[:, :n]
+        self._LU = np.zeros(2 * N)
+        self._L = self._LU[:N]
+        self._neg_U = self._LU[N:]
+        self._U = np.full(N, np.inf)
+        self._neg_U[...] = -np.inf
         self._force = slice(nx, nx + k)
         self._barrier = slice(nx + k, nx + k + m)
         # Views written every tick (slicing anew costs as much as the write).
-        self._L_u, self._U_u = self._L[:n], self._U[:n]
+        self._L_u, self._U_u, self._neg_U_u = self._L[:n], self._U[:n], self._neg_U[:n]
         self._L_x, self._U_x = self._L[:nx], self._U[:nx]
         self._L_barrier = self._L[self._barrier]
         self._f = np.zeros(nx)
@@ -210,7 +217,7 @@ class SafetyFilter:
         self._scale = np.ones(k + m)
         self._barrier_scale = self._scale[k:]
         self._tol = np.full(nx + k + m, HARD_TOLERANCE)
-        self._neg_tol = -self._tol  # kept in step with _tol (active-constraint test)
+        self._sync_derived()
         self._E = b.slack_matrix()
         if not b.force_dynamic:
             self._write_force(b.force_rows(None))
@@ -311,6 +318,7 @@ class SafetyFilter:
         self.builder.window(
             self._u_prev, dt, out=(self._L_u, self._U_u), u_prev_in_box=self._u_prev_in_box
         )
+        np.negative(self._U_u, out=self._neg_U_u)
 
     def _write_rows(self, state: Mapping[str, Any] | None, gains: FloatArray | None) -> str:
         """Write this tick's force and barrier rows; return why they are unusable, or ''.
@@ -348,6 +356,12 @@ class SafetyFilter:
             return "state gives non-finite barrier rows"
         return ""
 
+    def _sync_derived(self) -> None:
+        """Derive -M, the stacked and the negated tolerances (after rows or scales change)."""
+        np.negative(self._M, out=self._S[self._M.shape[0] :])
+        self._tol2 = np.concatenate((self._tol, self._tol))
+        self._neg_tol = -self._tol
+
     def _write_force(self, force: ForceRows) -> None:
         k, n = self._k, self.n
         scale = self._scale[:k]
@@ -355,8 +369,9 @@ class SafetyFilter:
         self._A[:k, :n] = force.F * scale[:, None]
         self._L[self._force] = force.lower * scale
         self._U[self._force] = force.upper * scale
+        self._neg_U[self._force] = -self._U[self._force]
         self._tol[self._force] = HARD_TOLERANCE * scale
-        np.negative(self._tol, out=self._neg_tol)
+        self._sync_derived()
         self._a_changed = True
 
     def _write_barrier_rows(self, G: FloatArray) -> None:
@@ -367,7 +382,7 @@ class SafetyFilter:
         self._A[k:, :n] = G * scale[:, None]
         self._A[k:, n:] = self._E * scale[:, None]
         self._tol[self._barrier] = HARD_TOLERANCE * scale
-        np.negative(self._tol, out=self._neg_tol)
+        self._sync_derived()
         self._a_changed = True
 
     # ------------------------------------------------------------------ solving
@@ -430,17 +445,20 @@ class SafetyFilter:
         if status is not QPStatus.OPTIMAL or not math.isfinite(float(np.add.reduce(x))):
             return None
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
+        if rows == self._k + self._m:  # all rows, stacked: one test for both sides
+            residual = self._LU - self._S @ x
+            # written so that a NaN anywhere fails the check
+            if not (residual <= self._tol2).all():
+                return None
+            N = self._L.shape[0]
+            return _Solved(x, residual[:N], residual[N:], rows)
         solved = self._residuals(x, rows)
-        tol = self._tol if rows == self._k + self._m else self._tol[: self._nx + rows]
-        # written so that a NaN anywhere fails the check
+        tol = self._tol[: self._nx + rows]
         if not ((solved.below <= tol).all() and (solved.above <= tol).all()):
             return None
         return solved
 
     def _residuals(self, x: FloatArray, rows: int) -> _Solved:
-        if rows == self._k + self._m:  # all rows: no slicing on the hot path
-            values = self._M @ x
-            return _Solved(x, self._L - values, values - self._U, rows)
         end = self._nx + rows
         values = self._M[:end] @ x
         return _Solved(x, self._L[:end] - values, values - self._U[:end], rows)
@@ -523,8 +541,7 @@ class SafetyFilter:
         problem = self._write_rows(state, gain_array)
         if problem:
             return self._fallback(FilterStatus.FALLBACK_INVALID_STATE, problem, state, start, True)
-        values = self._Mu @ u_nom
-        if (values >= self._L).all() and (values <= self._U).all():
+        if (self._Su @ u_nom >= self._LU).all():
             return FilterResult(
                 self._emit(u_nom), False, FilterStatus.PASSTHROUGH, (), np.zeros(self._m),
                 time.perf_counter() - start, "",

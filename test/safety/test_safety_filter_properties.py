@@ -60,31 +60,42 @@ def test_hard_constraints_always_hold(s: Scenario) -> None:
         assert margin(lo, hi, *hard_rows(f, s.state, barriers=False)) < ROBUST
 
 
-def satisfies_everything(s: Scenario, f, u: np.ndarray) -> bool:
+def worst_slack(s: Scenario, f, u: np.ndarray) -> float:
+    """Smallest margin of ``u`` over every constraint at zero slack (< 0: violated).
+
+    The box and rate window are exact; rows are evaluated here in their own rounding,
+    which may differ from the filter's by an ulp or so (summation order, FMA).
+    """
     lo, hi = window(f, s.u_prev, s.dt)
     b = f.builder
-    ok = bool(((u >= lo) & (u <= hi)).all())
+    margins = [u - lo, hi - u]
     force = b.force_rows(s.state)
     values = force.F @ u
-    ok = ok and bool(((values >= force.lower) & (values <= force.upper)).all())
+    margins += [values - force.lower, force.upper - values]
     if b.num_barrier_rows:
         G, bound = b.barrier_rows(s.state)
-        ok = ok and bool((G @ u >= bound).all())
-    return ok
+        margins.append(G @ u - bound)
+    return float(min(np.min(m) for m in margins if m.size))
 
 
 @default_examples(300)
 @given(scenarios(finite_nominal=True))
 def test_passthrough_iff_the_nominal_satisfies_everything(s: Scenario) -> None:
+    """Bit-for-bit passthrough exactly when the nominal satisfies everything.
+
+    Within 1e-12 of a row boundary the two rounding orders may disagree, so there only
+    the implied direction is checked: a passthrough is never more than 1e-12 outside.
+    """
     f = s.filter()
     nominal = s.nominal.copy()
     r = f.filter(nominal, s.state, s.dt)
-    if satisfies_everything(s, f, s.nominal):
-        assert r.status is FilterStatus.PASSTHROUGH and not r.intervened
+    worst = worst_slack(s, f, s.nominal)
+    if r.status is FilterStatus.PASSTHROUGH:
+        assert worst >= -1e-12 and not r.intervened
         assert r.u.tobytes() == s.nominal.tobytes()
         assert r.u is not nominal and r.active_constraints == ()
     else:
-        assert r.status is not FilterStatus.PASSTHROUGH
+        assert worst < 1e-12
         changed = r.u.tobytes() != s.nominal.tobytes()
         assert r.intervened == (changed or r.status.fallback)
     np.testing.assert_array_equal(nominal, s.nominal)  # the input is never written to
