@@ -119,6 +119,9 @@ def _percentiles(samples_ns: list[int]) -> dict[str, float]:
 
 
 def _time_each(calls: list[Callable[[], Any]]) -> tuple[list[int], list[Any]]:
+    """Time each call once, after a warm-up pass over the first few (caches, clocks)."""
+    for call in calls[: min(len(calls), 100)]:
+        call()
     samples, outputs = [], []
     for call in calls:
         start = time.perf_counter_ns()
