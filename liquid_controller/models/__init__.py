@@ -34,11 +34,17 @@ _LAZY = {
     "default_policy_spec": "policy",
     "save_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
+    "BarrierNetLayer": "barriernet",
+    "BarrierGainsHead": "barriernet",
+    "initialise_gains_head": "barriernet",
+    "solve_qp": "qp_layer",
 }
 
 __all__ = [
     "NCP",
     "AutoNCP",
+    "BarrierGainsHead",
+    "BarrierNetLayer",
     "CfC",
     "CfCCell",
     "FullyConnected",
@@ -53,8 +59,10 @@ __all__ = [
     "default_policy_config",
     "default_policy_spec",
     "from_ncps",
+    "initialise_gains_head",
     "load_checkpoint",
     "save_checkpoint",
+    "solve_qp",
     "wiring_from_config",
 ]
 

@@ -27,7 +27,7 @@ Training end to end (see ``test/models/test_barriernet.py``)::
     spec = default_policy_spec(barrier_params=layer.num_gains)  # one gain per relative degree
     layer.check_policy_spec(spec)                                # same actuators, same gains
     policy = LiquidPolicy(default_policy_config(), spec)
-    initialise_gains_head(policy.barrier_head, layer.default_gains)  # start at class_k
+    initialise_gains_head(policy.barrier_head, layer.default_gains, floor=MIN_BARRIER_GAIN)
     out = policy(image, imu, h, dt)                              # out.action, out.barrier
     safe = layer(out.action, state, out.barrier)                 # state: {"joint_position": ...}
     loss = task_loss(safe.u)                                     # reaches core and both heads
@@ -53,7 +53,7 @@ from torch import nn
 
 from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.models.qp_layer import check_batch_tensor, solve_qp
-from liquid_controller.runtime.spec import PolicySpec
+from liquid_controller.runtime.spec import MIN_BARRIER_GAIN, PolicySpec
 from liquid_controller.safety.config import SafetyConfig, parse_config
 from liquid_controller.safety.constraints import ConstraintBuilder
 
@@ -106,7 +106,8 @@ def initialise_gains_head(
     Zero weights and :math:`b = \mathrm{softplus}^{-1}(k - k_{min})`: an untrained
     policy then behaves like the hand-tuned filter (the configured ``class_k``) and
     learns from there. Works on :class:`BarrierGainsHead` and on
-    ``LiquidPolicy.barrier_head`` (a plain ``softplus(Linear)``, so ``floor = 0``).
+    ``LiquidPolicy.barrier_head`` (a ``Linear`` whose output the policy passes through
+    ``MIN_BARRIER_GAIN + softplus``: use ``floor=MIN_BARRIER_GAIN``).
 
     Args:
         head: the linear layer, ``out_features == len(gains)``.
@@ -149,7 +150,7 @@ class BarrierGainsHead(nn.Linear):
         in_features: int,
         num_gains: int,
         *,
-        floor: float = 1e-2,
+        floor: float = MIN_BARRIER_GAIN,
         init_gains: Sequence[float] | np.ndarray | torch.Tensor | None = None,
     ) -> None:
         if not floor > 0.0:

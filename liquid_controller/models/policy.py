@@ -27,8 +27,10 @@ batch of ``B`` samples:
    ``dt`` is ``(B, 1)`` seconds; ``core_out`` is the motor neurons'
    output (``core.output_size`` wide).
 5. ``action = action_head(core_out)`` (``Linear``).
-6. If ``spec.barrier_params > 0``: ``barrier = softplus(barrier_head(core_out))``
-   (``Linear``; positive class-K gains for the BarrierNet safety layer).
+6. If ``spec.barrier_params > 0``:
+   ``barrier = MIN_BARRIER_GAIN + softplus(barrier_head(core_out))`` (``Linear``;
+   class-K gains for the BarrierNet safety layer, kept strictly positive by the floor
+   from :mod:`liquid_controller.runtime.spec`).
 
 Parameter names: ``encoder.convs.<2i>.weight/bias`` (``Conv2d``, ReLU at odd
 indices), ``encoder.fc.weight/bias``, ``core.<sequence model names>``,
@@ -53,6 +55,7 @@ from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.models.sequence import LiquidRNN, rnn_from_config
 from liquid_controller.models.wiring import wiring_from_config
 from liquid_controller.runtime.spec import (
+    MIN_BARRIER_GAIN,
     ActionSpec,
     ImageInput,
     PolicySpec,
@@ -335,7 +338,7 @@ class LiquidPolicy(nn.Module):
         if self.barrier_head is None:
             barrier = action.new_zeros(action.shape[0], 0)
         else:
-            barrier = F.softplus(self.barrier_head(core_out))
+            barrier = MIN_BARRIER_GAIN + F.softplus(self.barrier_head(core_out))
         return PolicyOutput(action, barrier, h_next)
 
 

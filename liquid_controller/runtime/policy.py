@@ -7,7 +7,8 @@ It computes what ``liquid_controller.models.policy.LiquidPolicy`` computes
    flatten -> ``Linear`` (:mod:`liquid_controller.runtime.encoder`);
 2. vectors in spec order, ``(value - mean) / std`` with the spec's statistics;
 3. ``features = [image features | vectors]`` -> CfC/LTC core step with ``dt_s``;
-4. ``action = Linear(core output)``; ``barrier = softplus(Linear(core output))``
+4. ``action = Linear(core output)``;
+   ``barrier = MIN_BARRIER_GAIN + softplus(Linear(core output))``
    when the spec asks for barrier parameters.
 
 Artifact (kind ``"policy"``): config keys ``spec`` (:meth:`PolicySpec.to_dict`),
@@ -37,7 +38,7 @@ from liquid_controller.runtime.artifact import Artifact, load_artifact
 from liquid_controller.runtime.config import read_int, read_section
 from liquid_controller.runtime.core import RuntimeCore, build_core
 from liquid_controller.runtime.encoder import ConvLayerSpec, ConvStack
-from liquid_controller.runtime.spec import PolicySpec, PolicyStep
+from liquid_controller.runtime.spec import MIN_BARRIER_GAIN, PolicySpec, PolicyStep
 
 __all__ = ["RuntimePolicy"]
 
@@ -241,5 +242,6 @@ class RuntimePolicy:
         action = self._action_w @ out + self._action_b
         barrier = None
         if self._barrier is not None:
-            barrier = np.logaddexp(0.0, self._barrier[0] @ out + self._barrier[1])
+            logits = self._barrier[0] @ out + self._barrier[1]
+            barrier = MIN_BARRIER_GAIN + np.logaddexp(0.0, logits)
         return PolicyStep(action=action, activity=self._core.activity, barrier_params=barrier)

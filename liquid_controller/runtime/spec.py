@@ -26,6 +26,7 @@ import numpy.typing as npt
 from liquid_controller.errors import CheckpointError, ObservationError
 
 __all__ = [
+    "MIN_BARRIER_GAIN",
     "ActionSpec",
     "ImageInput",
     "Policy",
@@ -35,6 +36,13 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+MIN_BARRIER_GAIN = 1e-2
+"""Floor of a policy's barrier head: ``gain = MIN_BARRIER_GAIN + softplus(Linear(core))``.
+
+softplus alone underflows to exactly 0 for very negative inputs, and the safety filter
+rejects class-K gains <= 0; the floor keeps every gain a policy emits strictly positive.
+"""
 
 
 @dataclass(frozen=True)
@@ -168,8 +176,8 @@ class PolicySpec:
             for key in ("units", "mean", "std"):
                 if len(getattr(v, key)) != v.size:
                     raise CheckpointError(
-                        f"policy spec: 'vectors[{v.name}].{key}' has {len(getattr(v, key))} entries; "
-                        f"expected {v.size} (one per field)"
+                        f"policy spec: 'vectors[{v.name}].{key}' has "
+                        f"{len(getattr(v, key))} entries; expected {v.size} (one per field)"
                     )
             if any(not s > 0 for s in v.std):
                 raise CheckpointError(
@@ -183,7 +191,7 @@ class PolicySpec:
             )
 
     def check_observation(self, obs: Mapping[str, Any]) -> None:
-        """Raise :class:`ObservationError` if ``obs`` lacks a key or has a wrong shape or non-finite value."""
+        """Raise :class:`ObservationError` for a missing key, wrong shape or non-finite value."""
         if self.image is not None:
             image = obs.get("image")
             expected = (self.image.height, self.image.width, self.image.channels)
@@ -214,7 +222,8 @@ class PolicyStep(NamedTuple):
     activity: FloatArray
     """Activity of every neuron of the liquid core after this step, shape ``(units,)``."""
     barrier_params: FloatArray | None
-    """Positive class-K gains for the safety layer, or ``None`` if the policy has no such head."""
+    """Class-K gains for the safety layer (each >= ``MIN_BARRIER_GAIN``), or ``None`` if the
+    policy has no such head."""
 
 
 class Policy(Protocol):

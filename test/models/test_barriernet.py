@@ -22,6 +22,7 @@ from liquid_controller.models.barriernet import (
 )
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.models.qp_layer import QPSolveError
+from liquid_controller.runtime.spec import MIN_BARRIER_GAIN
 from liquid_controller.safety import class_k_coefficients, load_config, parse_config, solve
 from liquid_controller.safety.filter import SafetyFilter
 from liquid_controller.safety.reference import ReferenceQP
@@ -470,7 +471,7 @@ def test_liquid_policy_trains_end_to_end_through_the_layer() -> None:
     torch.manual_seed(1)
     policy = LiquidPolicy(default_policy_config(cell="cfc"), spec).double()
     assert policy.barrier_head is not None
-    initialise_gains_head(policy.barrier_head, layer.default_gains)
+    initialise_gains_head(policy.barrier_head, layer.default_gains, floor=MIN_BARRIER_GAIN)
     gen = torch.Generator().manual_seed(8)
     imu = torch.randn(16, 6, generator=gen, dtype=F64)
     state = {

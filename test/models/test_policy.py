@@ -18,7 +18,7 @@ from liquid_controller.models.policy import (
     default_policy_config,
     default_policy_spec,
 )
-from liquid_controller.runtime.spec import ImageInput, Policy, PolicySpec
+from liquid_controller.runtime.spec import MIN_BARRIER_GAIN, ImageInput, Policy, PolicySpec
 
 # Few examples every day; 50x under HYPOTHESIS_PROFILE=stress (see test/conftest.py).
 SCALE = 50 if os.environ.get("HYPOTHESIS_PROFILE") == "stress" else 1
@@ -96,7 +96,7 @@ def reference_step(model: LiquidPolicy, image, vector, h, dt):
     core = copy.deepcopy(model.core).double()
     out, h_next = core.step(features, h.double(), dt.double())
     action = out @ params["action_head.weight"].double().T + params["action_head.bias"].double()
-    barrier = F.softplus(
+    barrier = MIN_BARRIER_GAIN + F.softplus(
         out @ params["barrier_head.weight"].double().T + params["barrier_head.bias"].double()
     )
     return action, barrier, h_next
