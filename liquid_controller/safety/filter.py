@@ -223,9 +223,10 @@ class SafetyFilter:
             self._write_force(b.force_rows(None))
         self._write_barrier_rows(b.joint_rows.G if b.joint_rows.rows == m else np.zeros((m, n)))
         self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
-        Pq, Pv, p = b.joint_bound  # b = P [q; v] + p, pre-multiplied by the row scales
-        P = np.hstack((Pq, Pv)) * self._barrier_scale[:, None]
-        self._scaled_joint_bound = (P, p * self._barrier_scale)
+        if self._fast_barriers:  # only joint rows: b = P [q; v] + p, times the row scales
+            Pq, Pv, p = b.joint_bound
+            P = np.hstack((Pq, Pv)) * self._barrier_scale[:, None]
+            self._scaled_joint_bound = (P, p * self._barrier_scale)
         self._a_changed = False
         # Names for active-constraint reports, indexed like L and U.
         self._min_names = [f"effort_min[{x}]" for x in b.names]

@@ -210,3 +210,37 @@ def test_quadprog_backend_agrees_with_daqp(nominal: list[float], speed: float) -
     ra, rb = a.filter(np.array(nominal), state), b.filter(np.array(nominal), state)
     assert ra.status is rb.status
     np.testing.assert_allclose(ra.u, rb.u, atol=1e-7)
+
+
+def test_joint_and_plugin_barriers_together() -> None:
+    config = {
+        "actuators": {"names": ["vy", "vx"], "effort_min": [-1, -1], "effort_max": [1, 1]},
+        "barriers": [
+            {
+                "name": "speed",
+                "type": "joint_velocity",
+                "joints": ["vx"],
+                "lower": [-1.0],
+                "upper": [1.0],
+                "inertia": [1.0],
+                "class_k": [1.0],
+                "hard": True,
+            },
+            {
+                "name": "lane",
+                "type": "plugin",
+                "function": "safety_plugin_examples:lane",
+                "rows": 1,
+                "class_k": [2.0],
+                "hard": True,
+                "params": {"y_max": 1.0, "n": 2},
+            },
+        ],
+    }
+    f = SafetyFilter(config)
+    state = {"joint_position": np.zeros(2), "joint_velocity": np.array([0.0, 0.9]),
+             "lateral_position": 0.75}  # fmt: skip
+    r = f.filter(np.array([1.0, 1.0]), state)
+    # lane: vy <= 2 * 0.25 = 0.5; speed: u_x <= 1 * (1 - 0.9) = 0.1
+    np.testing.assert_allclose(r.u, [0.5, 0.1], atol=1e-9)
+    assert set(r.active_constraints) == {"lane", "speed.upper[vx]"}
