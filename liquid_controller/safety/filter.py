@@ -18,10 +18,17 @@ as many hard constraints as can hold together, dropping them in this order:
 
 With rate limits, the fallback is therefore a rate-limited ramp toward the safe command,
 never a jump. The same levels serve invalid input: a non-finite nominal or one beyond
-:data:`NOMINAL_LIMIT`, non-finite gains (status ``FALLBACK_INVALID_NOMINAL``) and a
-missing or non-finite state when the config needs one (``FALLBACK_INVALID_STATE``: level 1
-is skipped because the barriers cannot be evaluated). ``filter()`` raises only for
+:data:`NOMINAL_LIMIT`, non-finite or non-positive gains (status
+``FALLBACK_INVALID_NOMINAL``) and a missing state, or one non-finite or beyond
+:data:`STATE_LIMIT`, when the config needs one (``FALLBACK_INVALID_STATE``: level 1 is
+skipped because the barriers cannot be evaluated). ``filter()`` raises only for
 programming errors: a nominal or gains of the wrong length, a state lacking a key.
+
+Every solver answer is checked (rows to 1e-9 in config units, NaN-proof) before it is
+used. When DAQP finds no verified optimum, quadprog (if installed) gets a second go with
+the fixed actuators substituted out; only if that fails too is the tick infeasible
+(``FALLBACK_INFEASIBLE``) or a solver error (``FALLBACK_SOLVER_ERROR``, also used when the
+nominal's QP was called infeasible but the safe command then met every hard constraint).
 
 Time. The rate step is :math:`\Delta t`:
 
