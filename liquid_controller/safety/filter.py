@@ -69,7 +69,14 @@ from liquid_controller.safety.qp import (
     solve_without_fixed,
 )
 
-__all__ = ["NOMINAL_LIMIT", "Enforced", "FilterResult", "FilterStatus", "SafetyFilter"]
+__all__ = [
+    "NOMINAL_LIMIT",
+    "STATE_LIMIT",
+    "Enforced",
+    "FilterResult",
+    "FilterStatus",
+    "SafetyFilter",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
