@@ -187,21 +187,7 @@ def test_forward_matches_the_runtime_qp(plugin_config: dict) -> None:
 
 @pytest.mark.parametrize(
     "plugin",
-    [
-        False,
-        pytest.param(
-            True,
-            # Not strict: once safety fixes the bug this XPASSes (shown by -ra) without
-            # turning the suite red; then delete this marker.
-            marks=pytest.mark.xfail(
-                raises=ValueError,
-                strict=False,
-                reason="safety.filter bug (commit f0a9076): SafetyFilter(config) with joint and "
-                "plug-in barriers raises 'operands could not be broadcast' in __init__ "
-                "(joint_bound has the joint rows, _barrier_scale all barrier rows)",
-            ),
-        ),
-    ],
+    [False, True],
     ids=["joint_barriers", "joint_and_plugin_barriers"],
 )
 def test_forward_matches_the_runtime_safety_filter(plugin: bool, plugin_config: dict) -> None:
