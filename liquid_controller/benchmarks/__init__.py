@@ -18,12 +18,14 @@ so importing this package stays cheap. Register a suite in :data:`SUITES`.
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from liquid_controller.errors import ConfigError
 
-__all__ = ["DEFAULT_OUT_DIR", "SUITES", "load_suite"]
+__all__ = ["DEFAULT_OUT_DIR", "SUITES", "load_suite", "write_suite_files"]
 
 SUITES: dict[str, str] = {
     "core": "liquid_controller.benchmarks.core",
@@ -45,3 +47,15 @@ def load_suite(name: str) -> ModuleType:
     if name not in SUITES:
         raise ConfigError("suite", name, f"one of {sorted(SUITES)} or 'all'")
     return importlib.import_module(SUITES[name])
+
+
+def write_suite_files(
+    name: str, result: dict[str, Any], markdown: str, out_dir: Path
+) -> tuple[Path, Path]:
+    """Write ``<name>.md`` (``markdown``) and ``<name>.json`` (``result``); return both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js = out_dir / f"{name}.md", out_dir / f"{name}.json"
+    md.write_text(markdown, encoding="utf-8")
+    js.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return md, js

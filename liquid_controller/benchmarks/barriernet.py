@@ -11,20 +11,18 @@ qpth pins ``numpy<2``, so it is measured in its own interpreter,
 ``bench/README.md``), through :mod:`barriernet_qpth_worker`. Without that
 environment the result says that qpth was not measured, and why.
 
-Run: ``python -m liquid_controller.benchmarks.barriernet [--quick]``; writes
+Run: ``liquid-controller bench --suite barriernet [--quick]``; writes
 ``bench/results/barriernet.md`` and ``barriernet.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from liquid_controller.benchmarks import write_suite_files
 
 if TYPE_CHECKING:
     import torch
@@ -337,25 +337,4 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def write_results(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write ``barriernet.md`` and ``barriernet.json`` into ``out_dir``; return both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md, js = out_dir / "barriernet.md", out_dir / "barriernet.json"
-    md.write_text(to_markdown(result), encoding="utf-8")
-    js.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return md, js
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: run the benchmark and write the results files."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--out", type=Path, default=_REPO_ROOT / "bench" / "results")
-    args = parser.parse_args(argv)
-    result = run(args.quick)
-    for path in write_results(result, args.out):
-        print(f"wrote {path}")
-    print(to_markdown(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return write_suite_files("barriernet", result, to_markdown(result), out_dir)

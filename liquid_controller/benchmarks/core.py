@@ -40,6 +40,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from liquid_controller.benchmarks import write_suite_files
+
 __all__ = ["GOALS", "judge", "run", "to_markdown", "write_results"]
 
 GOALS: dict[str, tuple[str, str, float]] = {
@@ -599,12 +601,7 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def write_results(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write ``core.md`` and ``core.json`` into ``out_dir``; return both paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md, js = out_dir / "core.md", out_dir / "core.json"
-    md.write_text(to_markdown(result), encoding="utf-8")
-    js.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return md, js
+    return write_suite_files("core", result, to_markdown(result), out_dir)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,8 @@ Run: ``liquid-controller bench --suite safety [--quick]`` or
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -41,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from liquid_controller.benchmarks import write_suite_files
 
 __all__ = ["GOALS", "run", "to_markdown", "write_results"]
 
@@ -338,25 +337,4 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def write_results(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write ``safety.md`` and ``safety.json`` into ``out_dir``; return both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md, js = out_dir / "safety.md", out_dir / "safety.json"
-    md.write_text(to_markdown(result), encoding="utf-8")
-    js.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return md, js
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: run the benchmark and write the results files."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--out", type=Path, default=Path("bench") / "results")
-    args = parser.parse_args(argv)
-    result = run(args.quick)
-    for path in write_results(result, args.out):
-        print(f"wrote {path}")
-    print(to_markdown(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return write_suite_files("safety", result, to_markdown(result), out_dir)
