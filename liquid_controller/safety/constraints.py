@@ -128,6 +128,7 @@ class ConstraintBuilder:
         self.rate_max = (
             None if limits.rate_max is None else np.array(limits.rate_max, dtype=np.float64)
         )
+        self._step, self._step_dt = np.zeros(n), float("nan")  # rate_max * dt, last dt
         self.weights = np.ones(n) if config.weights is None else np.array(config.weights)
         self.slack_weight = float(config.slack_weight)
 
@@ -252,7 +253,9 @@ class ConstraintBuilder:
             lower[...] = self.effort_min
             upper[...] = self.effort_max
             return RateWindow(lower, upper, False)
-        step = self.rate_max * dt
+        if dt != self._step_dt:  # the step for a fixed rate is computed once
+            self._step, self._step_dt = self.rate_max * dt, dt
+        step = self._step
         np.maximum(np.subtract(u_prev, step, out=lower), self.effort_min, out=lower)
         np.minimum(np.add(u_prev, step, out=upper), self.effort_max, out=upper)
         if u_prev_in_box:

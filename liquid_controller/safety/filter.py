@@ -92,6 +92,10 @@ STATE_LIMIT = 1e12
 #: A slack above this makes the status ``RELAXED``.
 SLACK_TOLERANCE = 1e-9
 
+# The reductions themselves: the ndarray methods add a Python wrapper to every call.
+_all = np.logical_and.reduce
+_max = np.maximum.reduce
+
 
 class FilterStatus(enum.Enum):
     """What the filter did this tick."""
@@ -231,6 +235,11 @@ class SafetyFilter:
         self._scale = np.ones(k + m)
         self._barrier_scale = self._scale[k:]
         self._tol = np.full(nx + k + m, HARD_TOLERANCE)
+        # Work buffers for the stacked tests LU <= S x (residuals) and LU <= S u (nominal).
+        self._residual = np.empty(2 * N)
+        self._below, self._above = self._residual[:N], self._residual[N:]
+        self._Su_nominal = np.empty(2 * N)
+        self._holds = np.empty(2 * N, dtype=bool)
         self._sync_derived()
         self._E = b.slack_matrix()
         if not b.force_dynamic:
@@ -239,8 +248,11 @@ class SafetyFilter:
         self._L[self._barrier] = -1.0  # placeholder bound until the first tick writes it
         if self._fast_barriers:  # only joint rows: b = P [q; v] + p, times the row scales
             Pq, Pv, p = b.joint_bound
-            P = np.hstack((Pq, Pv)) * self._barrier_scale[:, None]
-            self._scaled_joint_bound = (P, p * self._barrier_scale)
+            self._scaled_joint_bound = (
+                np.hstack((Pq, Pv, p[:, None])) * self._barrier_scale[:, None]
+            )
+            self._z = np.ones(2 * n + 1)  # [q; v; 1], so one product gives the bound
+            self._z_abs = np.empty(2 * n + 1)
         self._a_changed = False
         # Names for active-constraint reports, indexed like L and U.
         self._min_names = [f"effort_min[{x}]" for x in b.names]
@@ -354,11 +366,11 @@ class SafetyFilter:
         if self._m == 0:
             return ""
         if self._fast_barriers and gains is None:
-            z = np.concatenate(read_joint_state({} if state is None else state, self.n))
-            if not np.abs(z).max() <= STATE_LIMIT:
+            n, z = self.n, self._z
+            z[:n], z[n : 2 * n] = read_joint_state({} if state is None else state, n)
+            if not _max(np.abs(z, out=self._z_abs)) <= STATE_LIMIT:
                 return f"joint state non-finite or beyond +-{STATE_LIMIT:g}"
-            P, p = self._scaled_joint_bound
-            np.add(np.dot(P, z), p, out=self._L_barrier)
+            np.dot(self._scaled_joint_bound, z, out=self._L_barrier)
             return ""  # finite: bounded state, finite coefficients
         with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
             G, bound = b.barrier_rows({} if state is None else state, gains)
@@ -436,9 +448,9 @@ class SafetyFilter:
                 self._f, self._L, self._U, self._A if self._a_changed else None
             )
             self._a_changed = False
-            solved = self._checked(x, status, rows)
+            solved = self._checked(x, status, rows, duals)
             if solved is not None:
-                return solved._replace(duals=duals), status
+                return solved, status
             problem = None
         else:
             problem = self._problem(target, rows)
@@ -455,18 +467,24 @@ class SafetyFilter:
             return solved, solution.status
         return None, solution.status if solution.status is not QPStatus.OPTIMAL else QPStatus.ERROR
 
-    def _checked(self, x: FloatArray, status: QPStatus, rows: int) -> _Solved | None:
-        """Clip an optimal ``x`` into its bounds and verify the rows; ``None`` if it fails."""
+    def _checked(
+        self, x: FloatArray, status: QPStatus, rows: int, duals: FloatArray | None = None
+    ) -> _Solved | None:
+        """Clip an optimal ``x`` into its bounds and verify the rows; ``None`` if it fails.
+
+        With all rows, the residuals live in a buffer that the next check overwrites.
+        """
         if status is not QPStatus.OPTIMAL:  # (a NaN in x fails the tests below)
             return None
         np.minimum(np.maximum(x, self._L_x, out=x), self._U_x, out=x)
         if rows == self._k + self._m:  # all rows, stacked: one test for both sides
-            residual = self._LU - self._S @ x
+            residual = np.subtract(
+                self._LU, np.dot(self._S, x, out=self._residual), out=self._residual
+            )
             # written so that a NaN anywhere fails the check
-            if not (residual <= self._tol2).all():
+            if not _all(np.less_equal(residual, self._tol2, out=self._holds)):
                 return None
-            N = self._L.shape[0]
-            return _Solved(x, residual[:N], residual[N:], rows)
+            return _Solved(x, self._below, self._above, rows, duals)
         solved = self._residuals(x, rows)
         tol = self._tol[: self._nx + rows]
         if not ((solved.below <= tol).all() and (solved.above <= tol).all()):
@@ -544,7 +562,7 @@ class SafetyFilter:
         u_nom = self._vector("u_nominal", u_nominal, self.n)
         gain_array = None if gains is None else self._vector("gains", gains, self.builder.num_gains)
         self._write_window(self._advance_time(t))
-        if not np.abs(u_nom).max() <= NOMINAL_LIMIT:
+        if not _max(np.abs(u_nom)) <= NOMINAL_LIMIT:
             reason = f"nominal {u_nom.tolist()} is non-finite or beyond +-{NOMINAL_LIMIT:g}"
             return self._fallback(FilterStatus.FALLBACK_INVALID_NOMINAL, reason, state, start)
         if gain_array is not None and not (gain_array > 0.0).all():
@@ -556,7 +574,8 @@ class SafetyFilter:
         problem = self._write_rows(state, gain_array)
         if problem:
             return self._fallback(FilterStatus.FALLBACK_INVALID_STATE, problem, state, start, True)
-        if (self._Su @ u_nom >= self._LU).all():
+        Su_nominal = np.dot(self._Su, u_nom, out=self._Su_nominal)
+        if _all(np.greater_equal(Su_nominal, self._LU, out=self._holds)):
             return FilterResult(
                 self._emit(u_nom), False, FilterStatus.PASSTHROUGH, (), np.zeros(self._m),
                 time.perf_counter() - start, "",
@@ -570,11 +589,11 @@ class SafetyFilter:
                 reason = f"solver {self.config.solver} failed ({qp_status.value})"
             return self._fallback(status, reason, state, start, True)
         slack = self._slack(solved.x)
-        relaxed = bool(self._ms and slack.max() > SLACK_TOLERANCE)
+        relaxed = bool(self._ms and _max(slack) > SLACK_TOLERANCE)
         u = solved.x[: self.n]
         return FilterResult(
             self._emit(u),
-            not (u == u_nom).all(),
+            not _all(np.equal(u, u_nom)),
             FilterStatus.RELAXED if relaxed else FilterStatus.OPTIMAL,
             self._active(solved),
             slack,
