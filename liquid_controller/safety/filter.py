@@ -215,7 +215,6 @@ class SafetyFilter:
         self._M = self._S[:N]
         self._M[:nx] = np.eye(nx)
         self._A = self._M[nx:]
-        self._Su = self._S[:, :n]
         self._LU = np.zeros(2 * N)
         self._L = self._LU[:N]
         self._neg_U = self._LU[N:]
@@ -384,8 +383,12 @@ class SafetyFilter:
         return ""
 
     def _sync_derived(self) -> None:
-        """Derive -M, the stacked and the negated tolerances (after rows or scales change)."""
+        """Derive -M, S's u columns (contiguous: a faster product) and the tolerances.
+
+        Runs whenever rows or scales change.
+        """
         np.negative(self._M, out=self._S[self._M.shape[0] :])
+        self._Su = np.ascontiguousarray(self._S[:, : self.n])
         self._tol2 = np.concatenate((self._tol, self._tol))
         self._neg_tol = -self._tol
 
@@ -533,7 +536,7 @@ class SafetyFilter:
         """Slack per barrier row (``E s``: exact, E is 0/1), zeros without a solution."""
         if x is None or not self._ms:
             return np.zeros(self._m)
-        slack: FloatArray = self._E @ x[self.n :]
+        slack: FloatArray = np.dot(self._E, x[self.n :])
         return slack
 
     # ------------------------------------------------------------------ public
@@ -593,7 +596,7 @@ class SafetyFilter:
         u = solved.x[: self.n]
         return FilterResult(
             self._emit(u),
-            not _all(np.equal(u, u_nom)),
+            u.tolist() != u_nom.tolist(),  # by value: -0.0 == 0.0
             FilterStatus.RELAXED if relaxed else FilterStatus.OPTIMAL,
             self._active(solved),
             slack,
