@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from control_fakes import IMU, LIMITS, FakeFilter, FakePolicy, image
+from hypothesis import given
+from hypothesis import strategies as st
 
 from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.diagnostics import (
@@ -37,6 +40,38 @@ def test_window_stats_percentiles_over_last_samples():
     assert stats.percentile(99) == pytest.approx(998.01)
     with pytest.raises(ValueError, match="size"):
         WindowStats(0)
+
+
+@given(
+    samples=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60),
+    size=st.integers(1, 40),
+    qs=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=4),
+)
+def test_window_stats_percentiles_match_numpy(samples, size, qs):
+    stats = WindowStats(size=size)
+    for v in samples:
+        stats.add(v)
+    window = np.asarray(samples[-size:])
+    expected = [float(np.percentile(window, q)) for q in qs]
+    assert stats.percentiles(*qs) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    assert stats.percentile(qs[0]) == pytest.approx(expected[0], rel=1e-12, abs=1e-9)
+
+
+def test_window_stats_rejects_percentile_outside_0_100():
+    stats = WindowStats(size=3)
+    assert all(math.isnan(p) for p in stats.percentiles(50, 99))
+    with pytest.raises(ValueError, match="q: 101"):
+        stats.percentiles(50, 101)
+
+
+def test_rate_meter_forgets_events_after_a_clock_jump_back():
+    meter = RateMeter(window_s=1.0)
+    for t in (0.5, 0.6, 5.0, 5.1):
+        meter.record(t)
+    assert meter.rate_hz(5.2) == pytest.approx(2.0)
+    assert meter.rate_hz(0.7) == 0.0  # clock went back: the later events are forgotten
+    meter.record(0.8)
+    assert meter.rate_hz(0.9) == pytest.approx(1.0)
 
 
 def values(record):
