@@ -257,6 +257,7 @@ class SafetyFilter:
         self._min_names = [f"effort_min[{x}]" for x in b.names]
         self._max_names = [f"effort_max[{x}]" for x in b.names]
         self._rate_names = [f"rate_max[{x}]" for x in b.names]
+        self._box_min, self._box_max = b.effort_min.tolist(), b.effort_max.tolist()
         self._names_lower = ["" for _ in range(nx)] + [f"{x}.lower" for x in b.force_names]
         self._names_lower += list(b.barrier_names)
         self._names_upper = ["" for _ in range(nx)] + [f"{x}.upper" for x in b.force_names]
@@ -507,7 +508,6 @@ class SafetyFilter:
         box-only clip); the two agree except at degenerate optima, where a constraint
         touches with a zero multiplier.
         """
-        n = self.n
         if solved.duals is not None:  # binding: nonzero multiplier, by sign
             binding = solved.duals.nonzero()[0].tolist()
             duals = solved.duals.tolist()
@@ -517,20 +517,33 @@ class SafetyFilter:
             tol = self._neg_tol[: self._nx + solved.rows]
             lower = (solved.below >= tol).nonzero()[0].tolist()
             upper = (solved.above >= tol).nonzero()[0].tolist()
-        names = []
-        if lower and lower[0] < n:  # box bound or rate window, whichever set the bound
-            rate = (self._L_u != self.builder.effort_min).tolist()
-            names += [
-                self._rate_names[i] if rate[i] else self._min_names[i] for i in lower if i < n
-            ]
-        names += [self._names_lower[i] for i in lower if i >= n and self._names_lower[i]]
-        if upper and upper[0] < n:
-            rate = (self._U_u != self.builder.effort_max).tolist()
-            names += [
-                self._rate_names[i] if rate[i] else self._max_names[i] for i in upper if i < n
-            ]
-        names += [self._names_upper[i] for i in upper if i >= n and self._names_upper[i]]
+        names = self._names(lower, self._L_u, self._box_min, self._min_names, self._names_lower)
+        names += self._names(upper, self._U_u, self._box_max, self._max_names, self._names_upper)
         return tuple(names)
+
+    def _names(
+        self,
+        binding: list[int],
+        window: FloatArray,
+        box: list[float],
+        box_names: list[str],
+        row_names: list[str],
+    ) -> list[str]:
+        """Names of one side's binding bounds and rows (one loop: few entries bind).
+
+        An actuator bound is named after the box when the box set it, else the rate window.
+        """
+        n = self.n
+        names: list[str] = []
+        bound: list[float] | None = None
+        for i in binding:
+            if i < n:
+                if bound is None:
+                    bound = window.tolist()
+                names.append(box_names[i] if bound[i] == box[i] else self._rate_names[i])
+            elif row_names[i]:
+                names.append(row_names[i])
+        return names
 
     def _slack(self, x: FloatArray | None) -> FloatArray:
         """Slack per barrier row (``E s``: exact, E is 0/1), zeros without a solution."""
