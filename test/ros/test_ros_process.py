@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import rclpy
 
 from liquid_controller.errors import ConfigError
-from liquid_controller.ros.process import EXECUTOR_VARIABLE, CallbackGuard, make_executor
+from liquid_controller.ros.process import (
+    EXECUTOR_VARIABLE,
+    CallbackGuard,
+    freeze_startup_objects,
+    make_executor,
+)
 
 
 def make_guard():
@@ -80,3 +87,14 @@ def test_an_unknown_executor_is_a_config_error_naming_the_variable(monkeypatch):
     monkeypatch.setenv(EXECUTOR_VARIABLE, "multi")
     with pytest.raises(ConfigError, match=r"LIQUID_CONTROLLER_EXECUTOR.*'multi'.*'single' or"):
         make_executor()
+
+
+def test_startup_objects_are_frozen_out_of_later_collections():
+    held = [[k] for k in range(1000)]  # long-lived containers, like a started node's
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() >= len(held)
+        scanned = {id(obj) for generation in range(3) for obj in gc.get_objects(generation)}
+        assert not any(id(obj) in scanned for obj in held)
+    finally:
+        gc.unfreeze()
