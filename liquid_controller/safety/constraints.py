@@ -230,43 +230,48 @@ class ConstraintBuilder:
 
     # ------------------------------------------------------------------ rows
 
-    def window(
-        self,
-        u_prev: FloatArray,
-        dt: float,
-        out: tuple[FloatArray, FloatArray] | None = None,
-        u_prev_in_box: bool = False,
-    ) -> RateWindow:
+    def window(self, u_prev: FloatArray, dt: float) -> RateWindow:
         """Return the box intersected with the rate window around ``u_prev``.
 
         Args:
             u_prev: (n,) the previous command (finite).
             dt: seconds since it was emitted (>= 0).
-            out: optional ``(lower, upper)`` arrays of shape (n,) to write into.
-            u_prev_in_box: the caller knows ``u_prev`` lies in the box, so the window
-                cannot miss it and the check is skipped.
         """
-        if out is None:
-            out = (np.empty(self.n), np.empty(self.n))
-        lower, upper = out
+        lower, upper = np.empty(self.n), np.empty(self.n)
+        return RateWindow(lower, upper, self.write_window(u_prev, dt, lower, upper))
+
+    def write_window(
+        self,
+        u_prev: FloatArray,
+        dt: float,
+        lower: FloatArray,
+        upper: FloatArray,
+        u_prev_in_box: bool = False,
+    ) -> bool:
+        """Write :meth:`window` into ``lower`` and ``upper`` (n,); return ``rate_yields``.
+
+        The filter's hot path: no arrays or result tuple to build. ``u_prev_in_box``: the
+        caller knows ``u_prev`` lies in the box, so the window cannot miss it and the check
+        is skipped.
+        """
         if self.rate_max is None:
             lower[...] = self.effort_min
             upper[...] = self.effort_max
-            return RateWindow(lower, upper, False)
+            return False
         if dt != self._step_dt:  # the step for a fixed rate is computed once
             self._step, self._step_dt = self.rate_max * dt, dt
         step = self._step
         np.maximum(np.subtract(u_prev, step, out=lower), self.effort_min, out=lower)
         np.minimum(np.add(u_prev, step, out=upper), self.effort_max, out=upper)
         if u_prev_in_box:
-            return RateWindow(lower, upper, False)
+            return False
         missed = lower > upper
         if missed.any():
             nearest = np.clip(u_prev, self.effort_min, self.effort_max)
             lower[missed] = nearest[missed]
             upper[missed] = nearest[missed]
-            return RateWindow(lower, upper, True)
-        return RateWindow(lower, upper, False)
+            return True
+        return False
 
     def _stack_force(self, state: Mapping[str, Any]) -> ForceRows:
         F, lower, upper = [np.zeros((0, self.n))], [np.zeros(0)], [np.zeros(0)]

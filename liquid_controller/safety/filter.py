@@ -342,9 +342,7 @@ class SafetyFilter:
     # ------------------------------------------------------------------ writing rows
 
     def _write_window(self, dt: float) -> None:
-        self.builder.window(
-            self._u_prev, dt, out=(self._L_u, self._U_u), u_prev_in_box=self._u_prev_in_box
-        )
+        self.builder.write_window(self._u_prev, dt, self._L_u, self._U_u, self._u_prev_in_box)
         np.negative(self._U_u, out=self._neg_U_u)
 
     def _write_rows(self, state: Mapping[str, Any] | None, gains: FloatArray | None) -> str:
@@ -605,7 +603,7 @@ class SafetyFilter:
                 reason = f"solver {self.config.solver} failed ({qp_status.value})"
             return self._fallback(status, reason, state, start, True)
         slack = self._slack(solved.x)
-        relaxed = bool(self._ms and _max(slack) > SLACK_TOLERANCE)
+        relaxed = bool(self._ms and max(slack.tolist()) > SLACK_TOLERANCE)  # x is finite
         u = solved.x[: self.n]
         return FilterResult(
             self._emit(u),
