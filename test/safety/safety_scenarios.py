@@ -17,6 +17,27 @@ from scipy.optimize import linprog
 
 from liquid_controller.safety.filter import SafetyFilter
 
+WHEELS: dict[str, Any] = {
+    "actuators": {
+        "names": ["left_wheel", "right_wheel"],
+        "effort_min": [-2.0, -2.0],
+        "effort_max": [2.0, 2.0],
+        "rate_max": [40.0, 40.0],
+    },
+    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
+    "barriers": [
+        {
+            "name": "wheel_speed",
+            "type": "joint_velocity",
+            "lower": [-15.0, -15.0],
+            "upper": [15.0, 15.0],
+            "inertia": [0.02, 0.02],
+            "class_k": [10.0],
+        }
+    ],
+}
+"""The example differential-drive robot (as in config/safety.yaml), as a config dict."""
+
 SPECIAL = [float("nan"), float("inf"), float("-inf"), 1e300, -1e300]
 
 

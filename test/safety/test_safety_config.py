@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from safety_scenarios import WHEELS
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.safety.config import (
@@ -17,27 +18,7 @@ from liquid_controller.safety.filter import SafetyFilter
 
 REPO = Path(__file__).resolve().parents[2]
 
-BASE: dict[str, Any] = {
-    "actuators": {
-        "names": ["left_wheel", "right_wheel"],
-        "effort_min": [-2.0, -2.0],
-        "effort_max": [2.0, 2.0],
-        "rate_max": [40.0, 40.0],
-    },
-    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
-    "barriers": [
-        {
-            "name": "wheel_speed",
-            "type": "joint_velocity",
-            "lower": [-15.0, -15.0],
-            "upper": [15.0, 15.0],
-            "inertia": [0.02, 0.02],
-            "class_k": [10.0],
-        }
-    ],
-    "weights": [1.0, 1.0],
-    "fallback": "zero",
-}
+BASE: dict[str, Any] = {**WHEELS, "weights": [1.0, 1.0], "fallback": "zero"}
 
 
 def with_change(path: str, value: Any) -> dict[str, Any]:

@@ -7,29 +7,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from safety_scenarios import WHEELS
 
 from liquid_controller.errors import ObservationError
 from liquid_controller.safety import Enforced, FilterStatus, SafetyFilter
 
-WHEELS: dict[str, Any] = {
-    "actuators": {
-        "names": ["left_wheel", "right_wheel"],
-        "effort_min": [-2.0, -2.0],
-        "effort_max": [2.0, 2.0],
-        "rate_max": [40.0, 40.0],
-    },
-    "force_limits": [{"name": "traction", "A": [[10.0, 10.0]], "lower": [-12.0], "upper": [12.0]}],
-    "barriers": [
-        {
-            "name": "wheel_speed",
-            "type": "joint_velocity",
-            "lower": [-15.0, -15.0],
-            "upper": [15.0, 15.0],
-            "inertia": [0.02, 0.02],
-            "class_k": [10.0],
-        }
-    ],
-}
 REST = {"joint_position": np.zeros(2), "joint_velocity": np.zeros(2)}
 
 
