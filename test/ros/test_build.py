@@ -23,6 +23,7 @@ SHARE_FILES = (
     "config/safety_filter_node.yaml",
     "config/controller_node.yaml",
     "config/safety.yaml",
+    "config/fastdds_large_messages.xml",
     "resource/default_policy.npz",
     "msg/SafetyStatus.msg",
     "msg/PolicyState.msg",
