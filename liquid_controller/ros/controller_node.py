@@ -23,12 +23,12 @@ from liquid_controller.ros.parameters import TRIGGER
 from liquid_controller.ros.policy_side import PolicySide, PolicyTriggered
 from liquid_controller.ros.process import run_node
 from liquid_controller.ros.qos import sensor_qos
-from liquid_controller.ros.safety_side import SafetySide
+from liquid_controller.ros.safety_side import SafeCommandOnFailure, SafetySide
 
 __all__ = ["ControllerNode", "main"]
 
 
-class ControllerNode(PolicyTriggered, ControlNode):
+class ControllerNode(PolicyTriggered, SafeCommandOnFailure, ControlNode):
     """Policy + safety filter in one node (the composed option)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -76,14 +76,6 @@ class ControllerNode(PolicyTriggered, ControlNode):
         commit_policy = self.policy.prepare(changes, values, self.safety.runner.size)
         commit_safety()
         commit_policy()
-
-    def _on_callback_error(self, callback_name: str) -> None:
-        self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
-
-    def stop_safely(self, reason: str) -> None:
-        """Publish the safe command at once and stop publishing."""
-        self.stopped = True
-        self.safety.stop(reason)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from liquid_controller.ros.inputs import JointStateInput
 from liquid_controller.ros.node_base import ControlNode
 from liquid_controller.ros.process import run_node
 from liquid_controller.ros.qos import command_qos, sensor_qos
-from liquid_controller.ros.safety_side import SafetySide
+from liquid_controller.ros.safety_side import SafeCommandOnFailure, SafetySide
 
 __all__ = ["NOMINAL_TOPIC", "SafetyFilterNode", "main"]
 
@@ -33,7 +33,7 @@ NOMINAL_TOPIC = "nominal_command"
 WITHDRAWN = "policy has no command (empty nominal: stale inputs or policy error)"
 
 
-class SafetyFilterNode(ControlNode):
+class SafetyFilterNode(SafeCommandOnFailure, ControlNode):
     """The safety filter alone, between ``policy_node`` and the actuator controller."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -91,14 +91,6 @@ class SafetyFilterNode(ControlNode):
 
     def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         self.safety.prepare(changes, values)()
-
-    def _on_callback_error(self, callback_name: str) -> None:
-        self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
-
-    def stop_safely(self, reason: str) -> None:
-        """Publish the safe command at once and stop publishing."""
-        self.stopped = True
-        self.safety.stop(reason)
 
 
 def main(args: list[str] | None = None) -> int:

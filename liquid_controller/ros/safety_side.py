@@ -182,3 +182,22 @@ class SafetySide:
             self.publish_status = publish_status
 
         return commit
+
+
+class SafeCommandOnFailure:
+    """Mixin, before ``ControlNode``, for nodes owning a :class:`SafetySide` (``self.safety``).
+
+    An exception in a callback, and a shutdown, publish the side's safe command.
+    """
+
+    safety: SafetySide
+    stopped: bool
+    now_s: Callable[[], float]  # ControlNode's node clock
+
+    def _on_callback_error(self, callback_name: str) -> None:
+        self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
+
+    def stop_safely(self, reason: str) -> None:
+        """Publish the safe command at once and stop publishing."""
+        self.stopped = True
+        self.safety.stop(reason)
