@@ -166,7 +166,6 @@ def _runtime_stepper(model: Any, path: Path, xs: Any, dts: Any) -> Stepper:
 def _onnxruntime_stepper(model: Any, path: Path, xs: Any, dts: Any) -> Stepper:
     """Export the ncps CfC's single step to ONNX and run it in ONNX Runtime (1 thread)."""
     import numpy as np
-    import onnxruntime as ort
     import torch
 
     class _CellStep(torch.nn.Module):
@@ -187,11 +186,7 @@ def _onnxruntime_stepper(model: Any, path: Path, xs: Any, dts: Any) -> Stepper:
         output_names=["y", "h_next"],
         dynamo=False,
     )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    run = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run
+    run = _single_thread_session(path).run
     x32 = xs.astype(np.float32).reshape(len(xs), 1, features)
     ts32 = dts.astype(np.float32).reshape(len(dts), 1, 1)
     state = {"h": np.zeros((1, units), np.float32)}
@@ -285,7 +280,6 @@ def _onnxruntime_policy_stepper(
     ran its conv head in ONNX Runtime.
     """
     import numpy as np
-    import onnxruntime as ort
     import torch
 
     class _PolicyStep(torch.nn.Module):
@@ -315,11 +309,7 @@ def _onnxruntime_policy_stepper(
         output_names=["action", "h_next"],
         dynamo=False,
     )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    run = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run
+    run = _single_thread_session(path).run
     state = {"h": np.zeros((1, units), np.float32)}
     names = [v.name for v in spec.vectors]
 
@@ -360,6 +350,17 @@ def _bench_camera(tmp: Path, steps: int, warmup: int) -> dict[str, Any]:
         "CfC on AutoNCP(19, 2), action head (untrained weights)",
         **_measure(peers, steps, warmup),
     }
+
+
+def _single_thread_session(path: Path) -> Any:
+    """An ONNX Runtime CPU session on one thread, sequential, like every peer here."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 # --------------------------------------------------------------------------- processes
