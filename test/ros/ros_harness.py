@@ -31,6 +31,14 @@ from rclpy.qos import QoSProfile
 PACKAGE = "liquid_controller"
 DEFAULT_TIMEOUT_S = 10.0
 _TRACEBACK = "Traceback (most recent call last)"
+# rclpy 7.1.6 (Jazzy) bug: garbage collection of a Task whose __init__ did not finish runs
+# Future.__del__, which reads the unset `_exception`; Python prints it as "Exception ignored".
+# That is rclpy's destructor, not a node callback: seen once in CI, it is not held against us.
+_RCLPY_TASK_DEL_NOISE = re.compile(
+    r"Exception ignored in: <function Future\.__del__.*?"
+    r"AttributeError: 'Task' object has no attribute '_exception'\n",
+    re.S,
+)
 
 # ROS_DOMAIN_ID values usable on Linux with the default port mapping.
 _DOMAIN_IDS = range(1, 102)
@@ -338,7 +346,7 @@ class NodeProcess:
         """Fail the test unless the process exited with 0 and printed no traceback."""
         if self.returncode != 0:
             pytest.fail(f"exited with code {self.returncode}\n{self.describe()}")
-        if _TRACEBACK in self.output():
+        if _TRACEBACK in _RCLPY_TASK_DEL_NOISE.sub("", self.output()):
             pytest.fail(f"printed a Python traceback\n{self.describe()}")
 
 
