@@ -3,8 +3,11 @@
 Why rclpy's own SIGINT handler is not installed: it shuts the context down
 before our code runs, and a shut-down context cannot publish. The downstream
 forward controllers hold the last command forever, so on SIGINT/SIGTERM the
-node must still publish its safe command once; we therefore let Python raise
-``KeyboardInterrupt`` in the spinning thread, publish, then shut down.
+node must still publish its safe command once. Our handler only records the
+signal; the spin loop sees it within ``SIGNAL_CHECK_S``, publishes, then shuts
+down. (Raising ``KeyboardInterrupt`` from the handler instead is unsafe: it can
+land while rclpy's C++ code is building a Python object, which pybind11 turns
+into an unrelated ``RuntimeError``.)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "EXECUTOR_VARIABLE",
     "CallbackGuard",
     "SafeStoppable",
+    "StopRequest",
     "freeze_startup_objects",
     "make_executor",
     "run_node",
@@ -55,8 +59,19 @@ class SafeStoppable(Protocol):
         ...
 
 
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+class StopRequest:
+    """Records SIGINT/SIGTERM; the spin loop polls ``signal_name``."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def install(self) -> None:
+        """Make SIGINT and SIGTERM set ``signal_name`` instead of raising."""
+        signal.signal(signal.SIGINT, self._record)
+        signal.signal(signal.SIGTERM, self._record)
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
 
 
 def make_executor() -> Executor:
@@ -103,7 +118,8 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
         The process exit status.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop = StopRequest()
+    stop.install()
     node: SafeStoppable | None = None
     status = 0
     reason = "shutdown"
@@ -112,12 +128,11 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
         executor = make_executor()
         executor.add_node(cast(Node, node))
         freeze_startup_objects()
-        # Wake up at least every SIGNAL_CHECK_S: Python runs signal handlers only between
-        # bytecodes, and with a stopped /clock (use_sim_time) no timer would ever wake us.
-        while True:
+        # Wake up at least every SIGNAL_CHECK_S to see a recorded signal, also with a
+        # stopped /clock (use_sim_time), when no timer would ever wake us.
+        while stop.signal_name is None:
             executor.spin_once(timeout_sec=SIGNAL_CHECK_S)
-    except KeyboardInterrupt:
-        reason = "shutdown (signal)"
+        reason = f"shutdown (signal {stop.signal_name})"
     except ExternalShutdownException:
         reason = "shutdown (external)"
     except Exception as err:  # a failed start: one clear line, not a traceback

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 
 import pytest
 import rclpy
@@ -11,6 +13,7 @@ from liquid_controller.errors import ConfigError
 from liquid_controller.ros.process import (
     EXECUTOR_VARIABLE,
     CallbackGuard,
+    StopRequest,
     freeze_startup_objects,
     make_executor,
 )
@@ -98,3 +101,17 @@ def test_startup_objects_are_frozen_out_of_later_collections():
         assert not any(id(obj) in scanned for obj in held)
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_is_recorded_not_raised(signum):
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest()
+    try:
+        stop.install()
+        assert stop.signal_name is None
+        os.kill(os.getpid(), signum)  # the handler runs before the next bytecode
+        assert stop.signal_name == signal.Signals(signum).name
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
