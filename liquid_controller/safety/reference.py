@@ -28,6 +28,8 @@ from liquid_controller.safety.constraints import ConstraintBuilder
 __all__ = ["ReferenceQP"]
 
 FloatArray = npt.NDArray[np.float64]
+HIGHS_TIME_LIMIT_S = 5.0
+"""A HiGHS solve of these tiny QPs takes well under a millisecond; past this it has stalled."""
 
 
 class ReferenceQP:
@@ -130,18 +132,26 @@ class ReferenceQP:
             G, b = builder.barrier_rows({} if state is None else state, gains)
             self.G.value = G
             self.b.value = b
-        cp: Any = importlib.import_module("cvxpy")
-        try:
-            self.problem.solve(solver=self.solver, **self.options)
-        except cp.error.SolverError:
+        status = self._solve(self.solver, self.options)
+        if self.solver == "HIGHS" and status not in ("optimal", "infeasible"):
             # HiGHS refuses some degenerate inputs (e.g. every variable fixed by its
-            # bounds); the interior-point method is accurate there.
+            # bounds) or hits its time limit; the interior-point method is accurate there.
             tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
-            try:
-                self.problem.solve(solver="CLARABEL", **tight)
-            except cp.error.SolverError as err:
-                return None, f"solver_error: {err}"
-        status = str(self.problem.status)
+            status = self._solve("CLARABEL", tight)
         if status != "optimal" or self.u.value is None:
             return None, status
         return np.asarray(self.u.value, dtype=np.float64), status
+
+    def _solve(self, solver: str, options: Mapping[str, Any]) -> str:
+        """Solve with ``solver``; return cvxpy's status, or ``solver_error: ...``."""
+        cp: Any = importlib.import_module("cvxpy")
+        if solver == "HIGHS":
+            # No warm start: cvxpy would seed HiGHS with the previous tick's solution,
+            # which can send its QP method cycling for minutes on the next problem. The
+            # time limit guards against other stalls.
+            options = {**options, "warm_start": False, "time_limit": HIGHS_TIME_LIMIT_S}
+        try:
+            self.problem.solve(solver=solver, **options)
+        except cp.error.SolverError as err:
+            return f"solver_error: {err}"
+        return str(self.problem.status)
