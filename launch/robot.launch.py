@@ -2,12 +2,15 @@
 
     ros2 launch liquid_controller robot.launch.py [composed:=true] [model_path:=...] \
         [safety_config:=...] [params_file:=...] [namespace:=...] [use_sim_time:=true] \
-        [camera_topic:=...] [imu_topic:=...] [joint_states_topic:=...] [command_topic:=...]
+        [autostart:=false] [camera_topic:=...] [imu_topic:=...] [joint_states_topic:=...] \
+        [command_topic:=...]
 
 composed:=false (default) starts policy_node and safety_filter_node, the filter reading the
 policy's ~/nominal_command; composed:=true starts controller_node, which runs both in one
 process and one timer (no inter-process hop). Parameters come, later ones winning, from the
-installed config/<node>.yaml, then model_path / safety_config / use_sim_time, then params_file.
+installed config/<node>.yaml, then model_path / safety_config / use_sim_time / autostart, then
+params_file. The nodes are lifecycle nodes: autostart:=false leaves them unconfigured for a
+lifecycle manager (or `ros2 lifecycle set /policy_node configure`, then `activate`).
 """
 
 from launch import LaunchDescription
@@ -28,6 +31,7 @@ def generate_launch_description():
     composed = LaunchConfiguration("composed")
     params_file = LaunchConfiguration("params_file")
     use_sim_time = LaunchConfiguration("use_sim_time")
+    autostart = ParameterValue(LaunchConfiguration("autostart"), value_type=bool)
     # Kept as strings: an empty value means "the installed default" to the nodes.
     model_path = ParameterValue(LaunchConfiguration("model_path"), value_type=str)
     safety_config = ParameterValue(LaunchConfiguration("safety_config"), value_type=str)
@@ -79,6 +83,12 @@ def generate_launch_description():
                 description="Use /clock (simulation or bag replay) instead of the wall clock.",
             ),
             DeclareLaunchArgument(
+                "autostart",
+                default_value="true",
+                description="true: the lifecycle nodes configure and activate themselves; "
+                "false: they wait unconfigured for the lifecycle transitions.",
+            ),
+            DeclareLaunchArgument(
                 "camera_topic",
                 default_value="camera/image_raw",
                 description="Camera topic (sensor_msgs/Image; <topic>/compressed when "
@@ -104,7 +114,11 @@ def generate_launch_description():
                 namespace=namespace,
                 parameters=[
                     PathJoinSubstitution([share, "config", "policy_node.yaml"]),
-                    {"model_path": model_path, "use_sim_time": use_sim_time},
+                    {
+                        "model_path": model_path,
+                        "use_sim_time": use_sim_time,
+                        "autostart": autostart,
+                    },
                     params_file,
                 ],
                 remappings=sensor_remaps,
@@ -118,7 +132,11 @@ def generate_launch_description():
                 namespace=namespace,
                 parameters=[
                     PathJoinSubstitution([share, "config", "safety_filter_node.yaml"]),
-                    {"safety_config": safety_config, "use_sim_time": use_sim_time},
+                    {
+                        "safety_config": safety_config,
+                        "use_sim_time": use_sim_time,
+                        "autostart": autostart,
+                    },
                     params_file,
                 ],
                 remappings=[
@@ -140,6 +158,7 @@ def generate_launch_description():
                         "model_path": model_path,
                         "safety_config": safety_config,
                         "use_sim_time": use_sim_time,
+                        "autostart": autostart,
                     },
                     params_file,
                 ],

@@ -421,6 +421,17 @@ class SafetyRunner:
         """
         return self._guard.safe_target(self._last_command)
 
+    def hold(self, command: FloatArray, now_s: float) -> None:
+        """Record ``command`` as published at ``now_s`` outside :meth:`tick`.
+
+        A deactivated node publishes :meth:`shutdown_command` and falls silent; the
+        actuators hold it. When the node is activated again, the rate limits must ramp
+        from that command, not from the one before it.
+        """
+        self._last_command = np.array(command, dtype=np.float64, copy=True)
+        self._last_tick_s = now_s
+        self._resync_filter(self._last_command, now_s)
+
     def _emit(self, result: SafetyTick, now_s: float) -> SafetyTick:
         self._last_command = result.command.copy()
         self._last_tick_s = now_s

@@ -1,8 +1,11 @@
-"""What the three nodes share: parameters, the control timer, diagnostics, the callback guard.
+"""What the three nodes share: lifecycle, parameters, the control timer, diagnostics, guard.
 
-Construction order (STYLE.md §7): parameters are declared and validated first, then the
-subclass creates its publishers and subscriptions (``_build``), then the timers start and
-the parameter gate is installed.
+Each node is a ROS 2 managed (lifecycle) node. Construction only declares and validates the
+parameters and starts ``/diagnostics``; ``configure`` loads the model / safety config and
+creates the topics, services and the control timer (``_build``, STYLE.md §7); ``activate``
+lets commands out; ``deactivate`` publishes the safe command once and stops commanding;
+``cleanup`` destroys what ``configure`` created. With ``autostart`` (the default) the process
+configures and activates the node itself, so ``ros2 run`` behaves like a plain node.
 """
 
 from __future__ import annotations
@@ -12,51 +15,64 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.node import Node
+
+# `State` (not `LifecycleState`): the name Humble and Jazzy both export.
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 
 from liquid_controller.control.diagnostics import DiagnosticLevel, DiagnosticRecord
 from liquid_controller.control.parameters import ParameterSpec
 from liquid_controller.control.watchdog import FreshnessTransition
 from liquid_controller.ros.messages import diagnostic_array
-from liquid_controller.ros.parameters import ParameterGate, declare_parameters
+from liquid_controller.ros.parameters import AUTOSTART, ParameterGate, declare_parameters
 from liquid_controller.ros.process import CallbackGuard
 
 __all__ = ["ControlNode", "log_freshness"]
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+
+# The entity kinds ``configure`` creates, as (Node property, destroy method).
+_ENTITY_KINDS = (
+    ("subscriptions", "destroy_subscription"),
+    ("publishers", "destroy_publisher"),
+    ("services", "destroy_service"),
+    ("timers", "destroy_timer"),
+)
 
 
-# rclpy is untyped (Node is Any to mypy where rclpy is not installed).
-class ControlNode(Node):  # type: ignore[misc,unused-ignore]
+# rclpy is untyped (LifecycleNode is Any to mypy where rclpy is not installed).
+class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
     """Base of ``policy_node``, ``safety_filter_node`` and ``controller_node``.
 
-    Subclasses implement :meth:`_build` (publishers, subscriptions, services), :meth:`_tick`
-    (one control step and its publishing), :meth:`_records` (diagnostic records),
-    :meth:`_apply` (accepted parameter changes, atomically), :meth:`stop_safely` and
+    Subclasses implement :meth:`_build` (publishers, subscriptions, services; run by
+    ``configure``), :meth:`_tick` (one control step and its publishing), :meth:`_records`
+    (diagnostic records), :meth:`_apply` (accepted parameter changes, atomically),
+    :meth:`_on_activate` (fresh start of the runners), :meth:`stop_safely` and
     :meth:`_on_callback_error` (publish the safe command).
 
     Steps are started by the timer (every ``1 / rate_hz``), or by an input event (a camera
     frame with ``trigger:=camera``, a nominal command in the filter node) through
-    :meth:`run_tick`. An event-driven subclass overrides :meth:`_timer_due` so that the
-    timer only steps while its inputs are stale: the safe command then still goes out
-    (and keeps ramping) within one period after an input goes silent.
+    :meth:`run_tick`, and only while the node is active. An event-driven subclass overrides
+    :meth:`_timer_due` so that the timer only steps while its inputs are stale: the safe
+    command then still goes out (and keeps ramping) within one period after an input goes
+    silent.
 
     Args:
         node_name: default node name (remappable with ``__node:=``).
-        specs: the node's parameters.
+        specs: the node's parameters (``autostart`` is added here).
     """
 
     def __init__(self, node_name: str, specs: Sequence[ParameterSpec], **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self.specs = tuple(specs)
+        self.specs = (*specs, AUTOSTART)
         self.params = declare_parameters(self, self.specs)
-        self.guard = CallbackGuard(self.get_logger().error, self._on_callback_error)
-        self.stopped = False
-        self._build()
+        self.guard = CallbackGuard(self.get_logger().error, self._on_guarded_error)
+        self.configured = False
+        self.stopped = True  # commands go out only while active
+        self._configure_error: Exception | None = None
+        self._configured_entities: list[tuple[str, Any]] = []
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
-        self._timer = self.create_timer(
-            1.0 / self.params["rate_hz"], self.guard.wrap("timer", self._timed_tick)
-        )
         self._diagnostics_timer = self.create_timer(
             self.params["diagnostics_period_s"],
             self.guard.wrap("diagnostics", self._publish_diagnostics),
@@ -65,14 +81,102 @@ class ControlNode(Node):  # type: ignore[misc,unused-ignore]
         # Also takes the first rclpy log call (~10 ms: it builds inspect's module cache) out
         # of the control callbacks, where the first stale/fresh message would pay for it.
         self.get_logger().info(
-            f"ready: stepping at {self.params['rate_hz']} Hz, /diagnostics every "
-            f"{self.params['diagnostics_period_s']} s"
-        )
+            "unconfigured; "
+            + ("configuring and activating (autostart)" if self.params["autostart"]
+               else "waiting for the lifecycle transitions configure and activate")
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def autostart(self) -> None:
+        """Configure and activate now, as a lifecycle manager would.
+
+        Raises:
+            Exception: what made ``configure`` fail (bad model or config file), so that the
+                process can exit naming it; or ``RuntimeError`` if ``activate`` failed.
+        """
+        if self.trigger_configure() != SUCCESS:
+            raise self._configure_error or RuntimeError("configure failed")
+        if self.trigger_activate() != SUCCESS:
+            raise RuntimeError("activate failed")
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the model / safety config; create topics, services and the control timer."""
+        before = self._entities()
+        try:
+            self._build()
+            self._timer = self.create_timer(
+                1.0 / self.params["rate_hz"], self.guard.wrap("timer", self._timed_tick)
+            )
+        except Exception as err:  # a bad file: reported, and the node stays unconfigured
+            self._configure_error = err
+            self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
+            self._destroy([e for e in self._entities() if e not in before])
+            return FAILURE
+        self._configured_entities = [e for e in self._entities() if e not in before]
+        self._configure_error = None
+        self.configured = True
+        self.get_logger().info(f"configured: stepping at {self.params['rate_hz']} Hz once active")
+        return SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Start commanding, from a fresh hidden state and the command the actuators hold."""
+        self._on_activate(self.now_s())
+        self.stopped = False
+        self.get_logger().info("active: publishing commands")
+        return SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Publish the safe command once and stop commanding (inputs are still read)."""
+        self.stop_safely("deactivated")
+        return SUCCESS
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Destroy what ``configure`` created; parameters are kept."""
+        self._unconfigure()
+        self.get_logger().info("cleaned up: unconfigured")
+        return SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Publish the safe command if still active, then release everything."""
+        self.finish("shutdown (lifecycle)")
+        return SUCCESS
+
+    def on_error(self, state: State) -> TransitionCallbackReturn:
+        """A transition raised: publish the safe command if possible, back to unconfigured."""
+        try:
+            self.finish("lifecycle error")
+        except Exception as err:  # noqa: BLE001 - still end up unconfigured
+            self.get_logger().error(f"safe stop after a lifecycle error failed: {err}")
+            self._unconfigure()
+        return SUCCESS
+
+    def finish(self, reason: str) -> None:
+        """Publish the safe command if active (``stop_safely``), then unconfigure."""
+        if self.configured and not self.stopped:
+            self.stop_safely(reason)
+        self._unconfigure()
+
+    def _unconfigure(self) -> None:
+        self.stopped = True
+        self.configured = False
+        self._destroy(self._configured_entities)
+        self._configured_entities = []
+
+    def _entities(self) -> list[tuple[str, Any]]:
+        return [(destroy, e) for kind, destroy in _ENTITY_KINDS for e in getattr(self, kind)]
+
+    def _destroy(self, entities: Iterable[tuple[str, Any]]) -> None:
+        for destroy, entity in entities:
+            getattr(self, destroy)(entity)
 
     # ------------------------------------------------------------------ for subclasses
 
     def _build(self) -> None:
         raise NotImplementedError
+
+    def _on_activate(self, now_s: float) -> None:
+        """Prepare for commanding again (a mixin may reset its runner); nothing by default."""
 
     def _tick(self, now_s: float, started_s: float) -> None:
         """Run one step at node time ``now_s``; the callback began at ``started_s`` (perf)."""
@@ -91,6 +195,11 @@ class ControlNode(Node):  # type: ignore[misc,unused-ignore]
     def _on_callback_error(self, callback_name: str) -> None:
         """An exception escaped a callback: the safe command goes out (subclass decides how)."""
         raise NotImplementedError
+
+    def _on_guarded_error(self, callback_name: str) -> None:
+        # Inactive or unconfigured, no command goes out, the safe one included.
+        if self.configured and not self.stopped:
+            self._on_callback_error(callback_name)
 
     # ------------------------------------------------------------------ shared
 
@@ -115,12 +224,23 @@ class ControlNode(Node):  # type: ignore[misc,unused-ignore]
 
     def _publish_diagnostics(self) -> None:
         now = self.now_s()
-        records = [*self._records(now), self._callbacks_record()]
+        records = self._records(now) if self.configured else []
+        records += [self._lifecycle_record(), self._callbacks_record()]
         self._diagnostics_pub.publish(
             diagnostic_array(
                 self.get_clock().now().to_msg(), records, self.get_fully_qualified_name()
             )
         )
+
+    def _lifecycle_record(self) -> DiagnosticRecord:
+        """The lifecycle state; WARN unless active (no commands go out)."""
+        if self.configured and not self.stopped:
+            level, message = DiagnosticLevel.OK, "active: publishing commands"
+        elif self.configured:
+            level, message = DiagnosticLevel.WARN, "inactive: configured, not commanding"
+        else:
+            level, message = DiagnosticLevel.WARN, "unconfigured: nothing loaded"
+        return DiagnosticRecord(f"{self.get_name()}: lifecycle", level, message, ())
 
     def _callbacks_record(self) -> DiagnosticRecord:
         """Exceptions and compute time (p50/p99, microseconds) of every ROS callback."""
@@ -141,8 +261,10 @@ class ControlNode(Node):  # type: ignore[misc,unused-ignore]
         return DiagnosticRecord(f"{self.get_name()}: callbacks", level, message, tuple(values))
 
     def _on_set(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        self._apply(changes, values)
-        if "rate_hz" in changes:
+        # Unconfigured, there is nothing to apply to: configure reads the new values.
+        if self.configured:
+            self._apply(changes, values)
+        if "rate_hz" in changes and self.configured:
             self._timer.timer_period_ns = int(1e9 / float(values["rate_hz"]))
             self._timer.reset()
         if "diagnostics_period_s" in changes:

@@ -8,8 +8,9 @@ the reason on rejection). Accepted changes are applied inside the same callback,
 validation (Humble has no post-set callback); the apply step must itself be atomic
 (load first, swap after), and a failing apply rejects the whole request.
 
-``trigger`` is the one parameter that only exists in the ROS shell: it chooses what
-starts a policy step (the timer, or each new camera frame with the timer as watchdog).
+``trigger`` and ``autostart`` only exist in the ROS shell: the first chooses what starts a
+policy step (the timer, or each new camera frame with the timer as watchdog), the second
+whether the lifecycle node configures and activates itself.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from liquid_controller.control.parameters import (
 )
 from liquid_controller.errors import ConfigError
 
-__all__ = ["TRIGGER", "ParameterGate", "declare_parameters"]
+__all__ = ["AUTOSTART", "TRIGGER", "ParameterGate", "declare_parameters"]
 
 TRIGGER = ParameterSpec(
     "trigger",
@@ -43,6 +44,15 @@ TRIGGER = ParameterSpec(
     "What starts a policy step: timer (every 1/rate_hz) or camera (each new frame, lowest "
     "latency; the timer then only acts as the stale-input watchdog).",
     choices=("timer", "camera"),
+)
+
+AUTOSTART = ParameterSpec(
+    "autostart",
+    ParameterType.BOOL,
+    True,
+    "Configure and activate at start-up (false: wait for the lifecycle transitions, e.g. "
+    "from a lifecycle manager or `ros2 lifecycle set`).",
+    read_only=True,
 )
 
 _ROS_TYPES = {

@@ -128,6 +128,8 @@ class PolicySide:
             PolicyState, "~/policy_state", command_qos(params["command_qos_depth"])
         )
         self._reset_srv = node.create_service(Trigger, "~/reset_state", self._on_reset)
+        self.activated = False
+        """Whether the node was active with this side (set by the node on activation)."""
 
     def _now_s(self) -> float:
         return float(self._node.get_clock().now().nanoseconds) * 1e-9
@@ -244,7 +246,8 @@ class PolicyTriggered:
     """Mixin of the nodes with a policy half: what starts a step (``trigger`` parameter).
 
     ``timer``: every timer period. ``camera``: each accepted camera frame; the timer then
-    steps only while an input is stale, so the safe command still goes out on time.
+    steps only while an input is stale, so the safe command still goes out on time. A
+    re-activated node also starts from a fresh hidden state.
     """
 
     # Provided by the node class (ControlNode) this is mixed into.
@@ -252,6 +255,14 @@ class PolicyTriggered:
     policy: PolicySide
     run_tick: Callable[[float], None]
     now_s: Callable[[], float]
+
+    def _on_activate(self, now_s: float) -> None:
+        # A re-activated policy starts from a fresh hidden state (the first activation
+        # already has one: the policy was just loaded).
+        if self.policy.activated:
+            self.policy.runner.reset()
+        self.policy.activated = True
+        super()._on_activate(now_s)  # type: ignore[misc]
 
     def _on_camera(self, started_s: float) -> None:
         # While an input is stale the timer steps (the safe command): not both.

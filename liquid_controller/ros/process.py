@@ -33,7 +33,7 @@ from liquid_controller.errors import ConfigError
 __all__ = [
     "EXECUTOR_VARIABLE",
     "CallbackGuard",
-    "SafeStoppable",
+    "ManagedNode",
     "StopRequest",
     "freeze_startup_objects",
     "make_executor",
@@ -47,11 +47,17 @@ TIMING_WINDOW = 500
 """Callback durations kept per callback for the p50/p99 on /diagnostics."""
 
 
-class SafeStoppable(Protocol):
-    """A node that can publish its safe command before it goes away."""
+class ManagedNode(Protocol):
+    """A lifecycle node that can start itself and publish its safe command before it goes."""
 
-    def stop_safely(self, reason: str) -> None:
-        """Publish the safe command and stop publishing anything else."""
+    params: dict[str, Any]
+
+    def autostart(self) -> None:
+        """Configure and activate; raise what made it fail."""
+        ...
+
+    def finish(self, reason: str) -> None:
+        """Publish the safe command if active, then release what configure created."""
         ...
 
     def destroy_node(self) -> None:
@@ -108,10 +114,11 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None) -> int:
+def run_node(factory: Callable[[], ManagedNode], args: list[str] | None = None) -> int:
     """Create the node, spin it until SIGINT/SIGTERM or external shutdown, stop it safely.
 
-    A node that cannot start (bad parameter, missing model) logs one line naming the
+    With its ``autostart`` parameter (the default) the node is configured and activated
+    first. A node that cannot start (bad parameter, missing model) logs one line naming the
     problem and the process exits with status 1, without a traceback.
 
     Returns:
@@ -120,11 +127,13 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = StopRequest()
     stop.install()
-    node: SafeStoppable | None = None
+    node: ManagedNode | None = None
     status = 0
     reason = "shutdown"
     try:
         node = factory()
+        if node.params["autostart"]:
+            node.autostart()
         executor = make_executor()
         executor.add_node(cast(Node, node))
         freeze_startup_objects()
@@ -140,7 +149,7 @@ def run_node(factory: Callable[[], SafeStoppable], args: list[str] | None = None
         status = 1
     finally:
         if node is not None:
-            node.stop_safely(reason)
+            node.finish(reason)
             node.destroy_node()
         rclpy.try_shutdown()
     return status

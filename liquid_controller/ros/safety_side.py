@@ -126,6 +126,8 @@ class SafetySide:
         """Publish the safe target at once (the node is stopping and cannot ramp)."""
         command = self.runner.shutdown_command()
         self._command_pub.publish(self.encoder.encode(command))
+        # The actuators hold it; a re-activated node ramps from it.
+        self.runner.hold(command, float(self._node.get_clock().now().nanoseconds) * 1e-9)
         self._publish_status(
             None, command, "fallback_shutdown", reason, True, (), np.zeros(0), 0.0,
         )  # fmt: skip

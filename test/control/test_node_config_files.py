@@ -11,7 +11,11 @@ from liquid_controller.control.parameters import defaults, parameters_for, valid
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 # Declared by the ROS shell itself (liquid_controller/ros/parameters.py), not by the cores.
-ROS_SHELL_ONLY = {"policy_node": {"trigger"}, "controller_node": {"trigger"}}
+ROS_SHELL_ONLY = {
+    "policy_node": {"trigger", "autostart"},
+    "safety_filter_node": {"autostart"},
+    "controller_node": {"trigger", "autostart"},
+}
 
 
 @pytest.mark.parametrize("node", ["policy_node", "safety_filter_node", "controller_node"])

@@ -166,6 +166,20 @@ def test_shutdown_command_jumps_to_safe_target():
     assert runner.shutdown_command().tolist() == [0.0, 0.0]
 
 
+def test_after_hold_the_rate_limits_ramp_from_the_held_command():
+    runner, f = make()
+    runner.submit_nominal([2.0, 2.0], stamp_s=0.0, now_s=0.0)
+    runner.tick(0.0)
+    runner.tick(0.1)
+    runner.hold(runner.shutdown_command(), 0.2)  # deactivated: the safe target went out
+    assert runner.last_command.tolist() == [0.0, 0.0]
+    assert f.resets[-1][0].tolist() == [0.0, 0.0] and f.resets[-1][1] == 0.2
+    runner.submit_nominal([2.0, 2.0], stamp_s=0.21, now_s=0.21)  # re-activated
+    tick = runner.tick(0.21)
+    # LIMITS' rate is 40/s: 0.01 s after the held zero command, at most 0.4 (not 2.0)
+    assert not tick.fallback and np.allclose(tick.command, [0.4, 0.4])
+
+
 def test_replace_filter_checks_size_and_keeps_last_command():
     runner, _ = make()
     runner.submit_nominal([1.0, 1.0], stamp_s=0.0, now_s=0.0)

@@ -106,6 +106,7 @@ def test_robot_launch_declares_exactly_the_arguments_it_uses():
         "model_path",
         "safety_config",
         "use_sim_time",
+        "autostart",
         "composed",
         "camera_topic",
         "imu_topic",
