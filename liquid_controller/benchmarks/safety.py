@@ -33,6 +33,7 @@ import platform
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,7 @@ def _measure_size(n: int, quick: bool) -> dict[str, Any]:
     ref.options = {}  # CLARABEL at its defaults, as a user would call it
     ref.solve(*_reference_args(ticks[0]))  # compile once
     samples, outputs = _time_each(
-        [lambda t=t: ref.solve(*_reference_args(t)) for t in ticks[:cvxpy_count]]
+        [partial(ref.solve, *_reference_args(t)) for t in ticks[:cvxpy_count]]
     )
     xs = [np.full(n, np.nan) if u is None else u for u, _ in outputs]
     xs = [np.append(x, np.zeros(p.size - n)) for x, p in zip(xs, problems, strict=False)]
@@ -193,7 +194,7 @@ def _measure_size(n: int, quick: bool) -> dict[str, Any]:
     sense = [np.zeros(p.lower.shape[0], dtype=np.int32) for p in problems]
     samples, outputs = _time_each(
         [
-            lambda p=p, s=s: daqp.solve(p.H, p.f, p.A, p.upper, p.lower, s)
+            partial(daqp.solve, p.H, p.f, p.A, p.upper, p.lower, s)
             for p, s in zip(problems, sense, strict=True)
         ]  # fmt: skip
     )
@@ -208,9 +209,7 @@ def _measure_size(n: int, quick: bool) -> dict[str, Any]:
                               -p.upper[p.size :]))  # fmt: skip
         keep = np.isfinite(rhs)
         qp_args.append((p.H, -p.f, np.ascontiguousarray(C[keep].T), rhs[keep]))
-    samples, outputs = _time_each(
-        [lambda a=a: quadprog.solve_qp(a[0], a[1], a[2], a[3], 0) for a in qp_args]
-    )
+    samples, outputs = _time_each([partial(quadprog.solve_qp, *a, 0) for a in qp_args])
     record("quadprog (solver only)", samples, [o[0] for o in outputs], count)
 
     # OSQP at default settings: set up once, then update the vectors per tick
@@ -224,7 +223,7 @@ def _measure_size(n: int, quick: bool) -> dict[str, Any]:
         solver.update(q=p.f, l=p.lower, u=p.upper)
         return np.asarray(solver.solve().x, dtype=np.float64)
 
-    samples, outputs = _time_each([lambda p=p: osqp_solve(p) for p in problems])
+    samples, outputs = _time_each([partial(osqp_solve, p) for p in problems])
     record("osqp (solver only, default tolerances)", samples, outputs, count)
     return {
         "n": n,
@@ -252,7 +251,9 @@ def _hard_violation(builder: Any, problem: Any, u: np.ndarray) -> float:
     return float(max(0.0, np.max(np.maximum(lower - values, values - upper))))
 
 
-def _reference_args(tick: tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]) -> tuple:
+def _reference_args(
+    tick: tuple[np.ndarray, dict[str, np.ndarray], np.ndarray],
+) -> tuple[Any, ...]:
     nominal, state, u_prev = tick
     return nominal, state, u_prev, DT_S
 
