@@ -128,8 +128,7 @@ class PolicySide:
             PolicyState, "~/policy_state", command_qos(params["command_qos_depth"])
         )
         self._reset_srv = node.create_service(Trigger, "~/reset_state", self._on_reset)
-        self.activated = False
-        """Whether the node was active with this side (set by the node on activation)."""
+        self._activated = False
 
     def _now_s(self) -> float:
         return float(self._node.get_clock().now().nanoseconds) * 1e-9
@@ -142,6 +141,12 @@ class PolicySide:
             if vector.name in self.inputs.joint_inputs:
                 return list(vector.fields)
         return []
+
+    def on_activate(self) -> None:
+        """Give a re-activated node a fresh hidden state (a first activation has one)."""
+        if self._activated:
+            self.runner.reset()
+        self._activated = True
 
     def _on_reset(self, request: Any, response: Any) -> Any:
         self.runner.reset()
@@ -257,11 +262,7 @@ class PolicyTriggered:
     now_s: Callable[[], float]
 
     def _on_activate(self, now_s: float) -> None:
-        # A re-activated policy starts from a fresh hidden state (the first activation
-        # already has one: the policy was just loaded).
-        if self.policy.activated:
-            self.policy.runner.reset()
-        self.policy.activated = True
+        self.policy.on_activate()
         super()._on_activate(now_s)  # type: ignore[misc]
 
     def _on_camera(self, started_s: float) -> None:
