@@ -276,6 +276,9 @@ class Probe:
         import rclpy
 
         self.executor.shutdown()
+        # The spin thread must be gone before the node: a C++ wait still running at
+        # interpreter exit aborts the process ("terminate called without an active exception").
+        self._thread.join(timeout=5.0)
         self.node.destroy_node()
         rclpy.try_shutdown()
 
