@@ -30,11 +30,12 @@ def generate_launch_description():
     namespace = LaunchConfiguration("namespace")
     composed = LaunchConfiguration("composed")
     params_file = LaunchConfiguration("params_file")
-    use_sim_time = LaunchConfiguration("use_sim_time")
     autostart = ParameterValue(LaunchConfiguration("autostart"), value_type=bool)
     # Kept as strings: an empty value means "the installed default" to the nodes.
     model_path = ParameterValue(LaunchConfiguration("model_path"), value_type=str)
     safety_config = ParameterValue(LaunchConfiguration("safety_config"), value_type=str)
+    # The launch arguments every node takes as parameters.
+    common = {"use_sim_time": LaunchConfiguration("use_sim_time"), "autostart": autostart}
     camera_topic = LaunchConfiguration("camera_topic")
     imu_topic = LaunchConfiguration("imu_topic")
     joint_states_topic = LaunchConfiguration("joint_states_topic")
@@ -114,11 +115,7 @@ def generate_launch_description():
                 namespace=namespace,
                 parameters=[
                     PathJoinSubstitution([share, "config", "policy_node.yaml"]),
-                    {
-                        "model_path": model_path,
-                        "use_sim_time": use_sim_time,
-                        "autostart": autostart,
-                    },
+                    {"model_path": model_path, **common},
                     params_file,
                 ],
                 remappings=sensor_remaps,
@@ -132,11 +129,7 @@ def generate_launch_description():
                 namespace=namespace,
                 parameters=[
                     PathJoinSubstitution([share, "config", "safety_filter_node.yaml"]),
-                    {
-                        "safety_config": safety_config,
-                        "use_sim_time": use_sim_time,
-                        "autostart": autostart,
-                    },
+                    {"safety_config": safety_config, **common},
                     params_file,
                 ],
                 remappings=[
@@ -154,12 +147,7 @@ def generate_launch_description():
                 namespace=namespace,
                 parameters=[
                     PathJoinSubstitution([share, "config", "controller_node.yaml"]),
-                    {
-                        "model_path": model_path,
-                        "safety_config": safety_config,
-                        "use_sim_time": use_sim_time,
-                        "autostart": autostart,
-                    },
+                    {"model_path": model_path, "safety_config": safety_config, **common},
                     params_file,
                 ],
                 remappings=sensor_remaps + command_remaps,
