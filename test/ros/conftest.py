@@ -26,6 +26,9 @@ Fixtures:
 
 ``install_prefix`` -> Path of the package's install prefix.
 
+``write_safety_config`` -> ``write_safety_config(yaml_text) -> Path``
+    Writes a safety filter config into the test's temporary directory, for ``safety_config``.
+
 ``start_process`` -> ``start_process(argv, label="process") -> NodeProcess``
     Any command (e.g. a helper script run with ``sys.executable``); same teardown check.
 
@@ -120,6 +123,18 @@ def ros_node(request: pytest.FixtureRequest) -> Iterator[RosTestNode]:
         yield test_node
     finally:
         test_node.close()
+
+
+@pytest.fixture
+def write_safety_config(tmp_path: Path) -> Callable[[str], Path]:
+    """Factory: write a safety config YAML into ``tmp_path``; return its path."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "safety.yaml"
+        path.write_text(text)
+        return path
+
+    return write
 
 
 @pytest.fixture

@@ -28,9 +28,8 @@ fallback: zero
 
 
 @pytest.fixture
-def controller(start_node, tmp_path):
-    path = tmp_path / "safety.yaml"
-    path.write_text(SAFETY_YAML)
+def controller(start_node, write_safety_config):
+    path = write_safety_config(SAFETY_YAML)
     return start_node(
         NODE,
         params={"rate_hz": RATE_HZ, "input_timeout_s": TIMEOUT_S, "safety_config": str(path)},

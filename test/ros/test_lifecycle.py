@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -13,13 +12,6 @@ from test_safety_filter_node import NOMINAL, SAFETY_YAML, feed
 COMMANDS = "/effort_controller/commands"
 QUIET_S = 0.5
 """How long a node that should not command is watched for commands."""
-
-
-@pytest.fixture
-def safety_config(tmp_path):
-    path = tmp_path / "safety.yaml"
-    path.write_text(SAFETY_YAML)
-    return path
 
 
 def state_of(ros_node, node: str) -> int:
@@ -43,9 +35,10 @@ def lifecycle_messages(diagnostics, node: str) -> list[str]:
 
 
 def test_filter_commands_only_while_active_and_publishes_the_safe_command_on_deactivate(
-    ros_node, start_node, safety_config
+    ros_node, start_node, write_safety_config
 ):
     node = "safety_filter_node"
+    safety_config = write_safety_config(SAFETY_YAML)
     start_node(
         node,
         params={"safety_config": str(safety_config), "autostart": False, "input_timeout_s": 0.2},

@@ -34,10 +34,8 @@ fallback: zero
 
 
 @pytest.fixture
-def safety_config(tmp_path):
-    path = tmp_path / "safety.yaml"
-    path.write_text(SAFETY_YAML)
-    return path
+def safety_config(write_safety_config):
+    return write_safety_config(SAFETY_YAML)
 
 
 @pytest.fixture
@@ -218,9 +216,10 @@ def test_shutdown_publishes_the_safe_command(ros_node, filter_node):
     )
 
 
-def test_twist_command_type_maps_actuator_names_to_fields(ros_node, start_node, tmp_path):
-    config = tmp_path / "twist.yaml"
-    config.write_text(
+def test_twist_command_type_maps_actuator_names_to_fields(
+    ros_node, start_node, write_safety_config
+):
+    config = write_safety_config(
         "actuators: {names: [linear.x, angular.z], effort_min: [-1.0, -1.0], "
         "effort_max: [1.0, 1.0]}\n"
     )
