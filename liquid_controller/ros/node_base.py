@@ -264,9 +264,9 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         # Unconfigured, there is nothing to apply to: configure reads the new values.
         if self.configured:
             self._apply(changes, values)
-        if "rate_hz" in changes and self.configured:
-            self._timer.timer_period_ns = int(1e9 / float(values["rate_hz"]))
-            self._timer.reset()
+            if "rate_hz" in changes:
+                self._timer.timer_period_ns = int(1e9 / float(values["rate_hz"]))
+                self._timer.reset()
         if "diagnostics_period_s" in changes:
             self._diagnostics_timer.timer_period_ns = int(
                 1e9 * float(values["diagnostics_period_s"])

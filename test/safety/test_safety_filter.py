@@ -148,23 +148,25 @@ def test_gains_from_a_policy_head_shape_the_barrier() -> None:
         assert r.status is FilterStatus.FALLBACK_INVALID_NOMINAL and "gains" in r.reason
 
 
+LANE = {
+    "name": "lane",
+    "type": "plugin",
+    "function": "safety_plugin_examples:lane",
+    "rows": 1,
+    "class_k": [2.0],
+    "hard": True,
+    "params": {"y_max": 1.0, "n": 2},
+}
+"""A hard lane-keeping barrier from the plug-in examples: vy <= 2 (1 - y)."""
+
+
 def test_plugins_through_the_filter() -> None:
     config = {
         "actuators": {"names": ["vy", "vx"], "effort_min": [-1, -1], "effort_max": [1, 1]},
         "force_limits": [
             {"name": "grip", "function": "safety_plugin_examples:sum_band", "rows": 1}
         ],
-        "barriers": [
-            {
-                "name": "lane",
-                "type": "plugin",
-                "function": "safety_plugin_examples:lane",
-                "rows": 1,
-                "class_k": [2.0],
-                "hard": True,
-                "params": {"y_max": 1.0, "n": 2},
-            }
-        ],
+        "barriers": [LANE],
     }
     f = SafetyFilter(config)
     r = f.filter(np.array([1.0, 0.5]), {"lateral_position": 0.75, "grip": 1.2})
@@ -208,15 +210,7 @@ def test_joint_and_plugin_barriers_together() -> None:
                 "class_k": [1.0],
                 "hard": True,
             },
-            {
-                "name": "lane",
-                "type": "plugin",
-                "function": "safety_plugin_examples:lane",
-                "rows": 1,
-                "class_k": [2.0],
-                "hard": True,
-                "params": {"y_max": 1.0, "n": 2},
-            },
+            LANE,
         ],
     }
     f = SafetyFilter(config)
