@@ -34,11 +34,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import yaml
 
 from liquid_controller.errors import ConfigError
 
 __all__ = [
+    "MAX_ROWS",
+    "MAX_YAML_DEPTH",
     "ActuatorLimits",
     "BarrierConfig",
     "BarrierKind",
@@ -49,6 +53,18 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+
+#: Deepest YAML nesting :func:`load_config` composes. The schema itself nests 6 deep
+#: (``force_limits[i].A[r][c]``), plug-in ``params`` a few levels more; PyYAML composes
+#: recursively (three Python frames per level), so a file nested thousands deep would end
+#: in ``RecursionError`` without this bound.
+MAX_YAML_DEPTH = 64
+#: Most rows one plug-in or force-limit function may declare: the QP grows with the rows
+#: and the filter allocates them at load, so ``rows: 10**9`` must fail here, not in numpy.
+MAX_ROWS = 1000
+#: Highest relative degree of a plug-in barrier (the filter has one gain per degree).
+MAX_RELATIVE_DEGREE = 8
 
 
 class FallbackMode(enum.Enum):
@@ -177,10 +193,22 @@ def _check_keys(
             raise ConfigError(f"{prefix}{name}", None, "a value (the key is required)")
 
 
+class OversizedInteger(NamedTuple):
+    """An integer literal in a YAML file too long to convert (see ``_BoundedLoader``)."""
+
+    digits: int
+
+
 def _number(key: str, value: Any) -> float:
+    if isinstance(value, OversizedInteger):
+        raise ConfigError(key, f"an integer of {value.digits} digits", "a finite number")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(key, value, "a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        digits = int(int(value).bit_length() * math.log10(2.0)) + 1
+        raise ConfigError(key, f"an integer of about {digits} digits", "a finite number") from None
     if not math.isfinite(number):
         raise ConfigError(key, value, "a finite number")
     return number
@@ -223,9 +251,9 @@ def _function_ref(key: str, value: Any) -> str:
     return text
 
 
-def _count(key: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(key, value, f"an integer >= {minimum}")
+def _count(key: str, value: Any, maximum: int, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigError(key, value, f"an integer in [{minimum}, {maximum}]")
     return value
 
 
@@ -289,7 +317,7 @@ def _parse_force_limit(index: int, data: Any, limits: ActuatorLimits) -> ForceLi
         _check_keys(key, entry, ("name", "function", "rows"), ("params",))
         return ForceLimitConfig(
             name=name,
-            rows=_count(f"{key}.rows", entry["rows"]),
+            rows=_count(f"{key}.rows", entry["rows"], MAX_ROWS),
             function=_function_ref(f"{key}.function", entry["function"]),
             params=dict(_mapping(f"{key}.params", entry.get("params", {}))),
         )
@@ -350,14 +378,16 @@ def _parse_barrier(index: int, data: Any, limits: ActuatorLimits) -> BarrierConf
     kind = _enum(f"{key}.type", entry.get("type"), BarrierKind)
     if kind is BarrierKind.PLUGIN:
         _check_keys(key, entry, _PLUGIN_KEYS, _PLUGIN_OPTIONAL)
-        degree = _count(f"{key}.relative_degree", entry.get("relative_degree", 1))
+        degree = _count(
+            f"{key}.relative_degree", entry.get("relative_degree", 1), MAX_RELATIVE_DEGREE
+        )
         return BarrierConfig(
             name=_name(f"{key}.name", entry["name"]),
             kind=kind,
             class_k=_positives(f"{key}.class_k", entry["class_k"], degree),
             hard=_parse_hard(key, entry),
             function=_function_ref(f"{key}.function", entry["function"]),
-            rows=_count(f"{key}.rows", entry["rows"]),
+            rows=_count(f"{key}.rows", entry["rows"], MAX_ROWS),
             relative_degree=degree,
             params=dict(_mapping(f"{key}.params", entry.get("params", {}))),
         )
@@ -464,6 +494,40 @@ def parse_config(data: Any) -> SafetyConfig:
     )
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # no PyYAML stubs
+    """``yaml.SafeLoader`` with nesting bounded by :data:`MAX_YAML_DEPTH`.
+
+    Integers too long for ``int()`` (Python's digit limit) are kept as
+    :class:`OversizedInteger`, so that the schema check names their key.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            return OversizedInteger(len(node.value))
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
 def load_config(path: str | Path) -> SafetyConfig:
     """Read and validate a safety YAML file.
 
@@ -472,16 +536,22 @@ def load_config(path: str | Path) -> SafetyConfig:
             is not accepted here: pass the inner mapping to :func:`parse_config`.
 
     Raises:
-        ConfigError: on a missing file, malformed YAML or any invalid key.
+        ConfigError: on a missing file, malformed YAML, nesting deeper than
+            :data:`MAX_YAML_DEPTH` or any invalid key.
     """
-    import yaml
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError("<file>", str(path), f"a readable YAML file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError("<file>", str(path), f"UTF-8 text ({err.reason})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except _TooDeep as err:
+        where = f"line {err.mark.line + 1}, column {err.mark.column + 1}"
+        raise ConfigError(
+            "<file>", str(path), f"YAML nested at most {MAX_YAML_DEPTH} deep (deeper at {where})"
+        ) from None
     except yaml.YAMLError as err:
         raise ConfigError("<file>", str(path), f"valid YAML ({err})") from None
     return parse_config(data)

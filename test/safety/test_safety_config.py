@@ -5,10 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from safety_scenarios import WHEELS
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.safety.config import (
+    MAX_YAML_DEPTH,
     BarrierKind,
     FallbackMode,
     load_config,
@@ -146,3 +148,47 @@ def test_load_config_errors(tmp_path: Path) -> None:
     bad.write_text("actuators: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"'<file>'.*valid YAML"):
         load_config(bad)
+
+
+def test_an_integer_beyond_the_float_range_names_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'actuators\.effort_max\[0\]'.*about 401 digits"):
+        parse_config(with_change("actuators.effort_max", [10**400, 2.0]))
+    # Too long for int() itself (Python's digit limit): still the key, not a parser error.
+    data = with_change("actuators.effort_max", [0, 2.0])
+    text = yaml.safe_dump(data).replace("- 0\n", "- " + "9" * 5000 + "\n", 1)
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'actuators\.effort_max\[0\]'.*5000 digits"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+def test_deep_yaml_nesting_is_a_config_error(tmp_path: Path, style: str) -> None:
+    depth = 50_000 if style == "flow" else 3_000
+    if style == "flow":
+        text = "actuators: " + "[" * depth + "]" * depth + "\n"
+    else:
+        text = "actuators:\n" + "".join("  " * i + "- \n" for i in range(depth))
+    path = tmp_path / "deep.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"'<file>'.*nested at most {MAX_YAML_DEPTH} deep"):
+        load_config(path)
+
+
+def test_nesting_within_the_bound_loads(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_config(path) == parse_config(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        ("force_limits.0", {"name": "f", "function": "g", "rows": 10**9}, r"\.rows'.*\[1, 1000\]"),
+        ("force_limits.0", {"name": "f", "function": "g", "rows": 0}, r"\.rows'.*\[1, 1000\]"),
+    ],
+)
+def test_row_counts_are_bounded(path: str, value: Any, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        parse_config(with_change(path, value))
