@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from liquid_controller.errors import CheckpointError
+from liquid_controller.models.baselines import FeedForwardCore, LSTMCore
 from liquid_controller.models.cells import CfCCell, LTCCell, WiredCfCCell
 from liquid_controller.models.checkpoint import load_checkpoint
 from liquid_controller.models.convert import from_ncps
@@ -149,16 +150,28 @@ def _ltc_arrays(module: LTC) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return config, arrays
 
 
+def _baseline_arrays(
+    module: LSTMCore | FeedForwardCore,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The baselines' runtime config is their own config; arrays keep their torch names."""
+    config = module.get_config()
+    config["type"] = config.pop("cell")
+    return config, {name: _np(value) for name, value in module.state_dict().items()}
+
+
 def core_arrays(module: nn.Module) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Return ``(config, arrays)`` describing a CfC or LTC sequence model for the runtime.
+    """Return ``(config, arrays)`` describing a sequence model for the runtime.
 
     Args:
-        module: a :class:`~liquid_controller.models.sequence.CfC` or ``LTC``, or an
-            ncps 1.0.1 ``CfC``/``LTC`` (converted first with ``from_ncps``).
+        module: a :class:`~liquid_controller.models.sequence.CfC` or ``LTC``, an
+            ncps 1.0.1 ``CfC``/``LTC`` (converted first with ``from_ncps``), or a
+            baseline core (:mod:`liquid_controller.models.baselines`).
 
     Raises:
-        ConfigError: ``module`` is neither.
+        ConfigError: ``module`` is none of these.
     """
+    if isinstance(module, (LSTMCore, FeedForwardCore)):
+        return _baseline_arrays(module)
     if not isinstance(module, LiquidRNN):
         module = from_ncps(module)
     if isinstance(module, LTC):

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from liquid_controller.errors import ConfigError, ObservationError
+from liquid_controller.models.baselines import FeedForwardCore, LSTMCore
 from liquid_controller.models.sequence import LiquidRNN, rnn_from_config
 from liquid_controller.models.wiring import wiring_from_config
 from liquid_controller.runtime.spec import (
@@ -124,13 +125,20 @@ def default_policy_config(*, cell: str = "cfc", seed: int = 22222) -> dict[str, 
     - ``core``: a :func:`~liquid_controller.models.sequence.rnn_from_config`
       dict without ``input_size`` (the policy sets it): ``cell`` (``"cfc"``
       or ``"ltc"``), ``wiring`` (a wiring config: ``type`` and ``args``,
-      matrices optional) or ``units``, and the cell's options.
+      matrices optional) or ``units``, and the cell's options; or a baseline
+      of :mod:`liquid_controller.models.baselines`: ``cell`` ``"lstm"``
+      (``units``) or ``"feedforward"`` (``units``, ``layers``).
 
     Args:
-        cell: ``"cfc"`` or ``"ltc"``.
+        cell: ``"cfc"``, ``"ltc"``, ``"lstm"`` or ``"feedforward"`` (baselines: 19 units,
+            the size of the default wiring).
         seed: seed of the AutoNCP(19, 2) wiring.
     """
-    core: dict[str, Any] = {
+    baselines: dict[str, dict[str, Any]] = {
+        "lstm": {"cell": "lstm", "units": 19},
+        "feedforward": {"cell": "feedforward", "units": 19, "layers": 2},
+    }
+    core: dict[str, Any] = baselines.get(cell) or {
         "cell": cell,
         "wiring": {
             "type": "AutoNCP",
@@ -141,8 +149,8 @@ def default_policy_config(*, cell: str = "cfc", seed: int = 22222) -> dict[str, 
         core.update(mode="default", mixed_memory=False)
     elif cell == "ltc":
         core.update(ode_unfolds=6, implicit_param_constraints=True, mixed_memory=False)
-    else:
-        raise ConfigError("core.cell", cell, "'cfc' or 'ltc'")
+    elif cell not in baselines:
+        raise ConfigError("core.cell", cell, "'cfc', 'ltc', 'lstm' or 'feedforward'")
     return {
         "image_encoder": {
             "conv_layers": [list(layer) for layer in DEFAULT_CONV_LAYERS],
@@ -286,7 +294,9 @@ class LiquidPolicy(nn.Module):
             wiring = wiring_from_config(core_config["wiring"])
             wiring.build(feature_size)
             core_config["wiring"] = wiring.get_config()
-        self.core: LiquidRNN = rnn_from_config({**core_config, "input_size": feature_size})
+        self.core: LiquidRNN | LSTMCore | FeedForwardCore = rnn_from_config(
+            {**core_config, "input_size": feature_size}
+        )
         self.config["core"] = core_config
         self.feature_size = feature_size
         self.action_head = nn.Linear(self.core.output_size, spec.action.size)

@@ -30,6 +30,12 @@ import torch
 from torch import nn
 
 from liquid_controller.errors import ConfigError
+from liquid_controller.models.baselines import (
+    BASELINE_CELLS,
+    FeedForwardCore,
+    LSTMCore,
+    baseline_from_config,
+)
 from liquid_controller.models.cells import CfCCell, CfCMode, LTCCell, WiredCfCCell, parse_mode
 from liquid_controller.models.wiring import FullyConnected, Wiring, wiring_from_config
 
@@ -374,17 +380,22 @@ class LTC(LiquidRNN):
         }
 
 
-def rnn_from_config(config: dict[str, Any]) -> LiquidRNN:
-    """Build a :class:`CfC` or :class:`LTC` from ``get_config()`` output (fresh weights).
+def rnn_from_config(config: dict[str, Any]) -> LiquidRNN | LSTMCore | FeedForwardCore:
+    """Build a :class:`CfC`, :class:`LTC` or baseline core from ``get_config()`` output.
+
+    Fresh weights; ``cell`` ``"lstm"`` / ``"feedforward"`` builds a baseline of
+    :mod:`liquid_controller.models.baselines`.
 
     Raises:
         ConfigError: naming the key that is missing, unknown or invalid.
     """
     config = dict(config)
     kind = config.pop("cell", None)
+    if kind in BASELINE_CELLS:
+        return baseline_from_config(kind, config)
     classes: dict[str, type[LiquidRNN]] = {"cfc": CfC, "ltc": LTC}
     if kind not in classes:
-        raise ConfigError("cell", kind, "'cfc' or 'ltc'")
+        raise ConfigError("cell", kind, "'cfc', 'ltc', 'lstm' or 'feedforward'")
     if "wiring" in config:
         if "units" in config:
             raise ConfigError("units", config["units"], "absent when 'wiring' is given")

@@ -1,4 +1,4 @@
-"""Build a runtime core (CfC or LTC) from an artifact, and load ``"core"`` artifacts."""
+"""Build a runtime core (CfC, LTC or a baseline) from an artifact; load ``"core"`` artifacts."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import numpy.typing as npt
 
 from liquid_controller.errors import CheckpointError
 from liquid_controller.runtime.artifact import Artifact, load_artifact
+from liquid_controller.runtime.baselines import FeedForwardRuntime, LSTMRuntime
 from liquid_controller.runtime.cfc import CfCRuntime
 from liquid_controller.runtime.config import read_choice, read_section
 from liquid_controller.runtime.ltc import LTCRuntime
 
 __all__ = ["RuntimeCore", "build_core", "load_core"]
 
-RuntimeCore = CfCRuntime | LTCRuntime
+RuntimeCore = CfCRuntime | LTCRuntime | LSTMRuntime | FeedForwardRuntime
 
 
 def build_core(
@@ -26,11 +27,15 @@ def build_core(
     prefix: str = "core.",
     dtype: npt.DTypeLike = np.float64,
 ) -> RuntimeCore:
-    """Build the CfC or LTC runtime described by ``config`` (its ``type`` key)."""
-    kind = read_choice(config, "type", prefix.rstrip("."), ("cfc", "ltc"))
-    if kind == "cfc":
-        return CfCRuntime(artifact, config, prefix, dtype)
-    return LTCRuntime(artifact, config, prefix, dtype)
+    """Build the runtime described by ``config`` (its ``type`` key)."""
+    classes: dict[str, type[RuntimeCore]] = {
+        "cfc": CfCRuntime,
+        "ltc": LTCRuntime,
+        "lstm": LSTMRuntime,
+        "feedforward": FeedForwardRuntime,
+    }
+    kind = read_choice(config, "type", prefix.rstrip("."), tuple(classes))
+    return classes[kind](artifact, config, prefix, dtype)
 
 
 def load_core(path: str | os.PathLike[str], dtype: npt.DTypeLike = np.float64) -> RuntimeCore:
