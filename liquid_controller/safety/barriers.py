@@ -35,8 +35,10 @@ viscous damping :math:`d_i` in 1/s): :math:`\ddot q_i = u_i / I_i - d_i \dot q_i
 from __future__ import annotations
 
 import importlib
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -51,9 +53,11 @@ __all__ = [
     "class_k_coefficients",
     "load_function",
     "read_joint_state",
+    "real_array",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+_F64 = np.dtype(np.float64)
 
 
 class BarrierTerms(NamedTuple):
@@ -107,18 +111,54 @@ def load_function(key: str, ref: str) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
+def real_array(field: str, value: Any) -> FloatArray:
+    """Return ``value`` as a float64 array (no copy if it is one); too large numbers -> +-inf.
+
+    Numeric trouble is left for the caller's finiteness check (the filter then falls back):
+    an integer beyond the float range becomes ``inf`` with its sign.
+
+    Raises:
+        ObservationError: ``value`` holds something other than real numbers (strings,
+            complex numbers, ``None``, ragged lists); complex values are never truncated.
+    """
+    if value.__class__ is np.ndarray and value.dtype is _F64:
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged nesting
+        raise ObservationError(field, f"not numeric ({err}); expected real numbers") from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        with np.errstate(over="ignore"):  # long double beyond the float64 range -> inf
+            return array.astype(np.float64, copy=False)
+    if kind == "O":  # Python ints beyond int64, or mixed objects
+        flat = [_real_number(field, x) for x in array.flat]
+        return np.array(flat, dtype=np.float64).reshape(array.shape)
+    raise ObservationError(field, f"not numeric ({array.dtype} values); expected real numbers")
+
+
+def _real_number(field: str, value: Any) -> float:
+    if not isinstance(value, numbers.Real):
+        raise ObservationError(field, f"not numeric ({value!r:.40}); expected real numbers")
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if cast(float, value) > 0 else -math.inf  # an int, for typing
+
+
 def read_joint_state(state: Mapping[str, Any], n: int) -> tuple[FloatArray, FloatArray]:
     """Return ``(joint_position, joint_velocity)`` as float64 arrays of shape (n,).
 
     Raises:
-        ObservationError: a key is missing or an array has the wrong shape. Non-finite
-            values are returned as they are: the filter checks them and falls back.
+        ObservationError: a key is missing, an array has the wrong shape or holds no real
+            numbers. Non-finite values (and ones beyond the float range, as +-inf) are
+            returned as they are: the filter checks them and falls back.
     """
     arrays = []
     for key in ("joint_position", "joint_velocity"):
         if key not in state:
             raise ObservationError(key, f"missing from the safety state; expected shape ({n},)")
-        array = np.asarray(state[key], dtype=np.float64)
+        array = real_array(key, state[key])
         if array.shape != (n,):
             raise ObservationError(key, f"shape {array.shape}; expected ({n},)")
         arrays.append(array)

@@ -21,8 +21,10 @@ never a jump. The same levels serve invalid input: a non-finite nominal or one b
 :data:`NOMINAL_LIMIT`, non-finite or non-positive gains (status
 ``FALLBACK_INVALID_NOMINAL``) and a missing state, or one non-finite or beyond
 :data:`STATE_LIMIT`, when the config needs one (``FALLBACK_INVALID_STATE``: level 1 is
-skipped because the barriers cannot be evaluated). ``filter()`` raises only for
-programming errors: a nominal or gains of the wrong length, a state lacking a key.
+skipped because the barriers cannot be evaluated; also when a plug-in raises an
+``ArithmeticError`` on the state). ``filter()`` raises only for programming errors: a
+nominal or gains of the wrong length or not real (strings, complex numbers are never
+truncated), a ``t`` that is not a real number, a state lacking a key.
 
 Every solver answer is checked (rows to 1e-9 in config units, NaN-proof) before it is
 used. When DAQP finds no verified optimum, quadprog (if installed) gets a second go with
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liquid_controller.errors import ConfigError, ObservationError
-from liquid_controller.safety.barriers import read_joint_state
+from liquid_controller.safety.barriers import read_joint_state, real_array
 from liquid_controller.safety.config import FallbackMode, SafetyConfig, load_config, parse_config
 from liquid_controller.safety.constraints import ConstraintBuilder, ForceRows
 from liquid_controller.safety.qp import (
@@ -95,6 +98,22 @@ SLACK_TOLERANCE = 1e-9
 # The reductions themselves: the ndarray methods add a Python wrapper to every call.
 _all = np.logical_and.reduce
 _max = np.maximum.reduce
+
+
+def _seconds(t: Any) -> float:
+    """Return the time ``t`` as a float; beyond the float range it is ``inf`` (dt = 0).
+
+    Raises:
+        ObservationError: ``t`` is not a real number (a string, an array, ``True``).
+    """
+    if isinstance(t, np.ndarray) and t.shape == ():
+        t = t[()]
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise ObservationError("t", f"{t!r:.40} is not a real number of seconds (or None)")
+    try:
+        return float(t)
+    except OverflowError:
+        return math.inf
 
 
 class FilterStatus(enum.Enum):
@@ -301,7 +320,8 @@ class SafetyFilter:
                 ``timing.period_s``).
 
         Raises:
-            ObservationError: ``u_prev`` has the wrong shape or a non-finite entry.
+            ObservationError: ``u_prev`` has the wrong shape or a non-finite entry, or ``t``
+                is not a real number.
         """
         if u_prev is None:
             self._u_prev = self._fallback_target.copy()
@@ -314,14 +334,16 @@ class SafetyFilter:
         self._u_prev_in_box = bool(
             np.all(self._u_prev >= b.effort_min) and np.all(self._u_prev <= b.effort_max)
         )
-        self._t_prev = None if t is None or not math.isfinite(t) else float(t)
+        seconds = None if t is None else _seconds(t)
+        self._t_prev = None if seconds is None or not math.isfinite(seconds) else seconds
 
     def _advance_time(self, t: float | None) -> float:
         timing = self.config.timing
         if t is None:
             self._t_prev = None
             return timing.period_s
-        t = float(t)
+        if t.__class__ is not float:
+            t = _seconds(t)
         if not math.isfinite(t):
             return 0.0
         previous, self._t_prev = self._t_prev, t
@@ -330,10 +352,7 @@ class SafetyFilter:
         return min(max(t - previous, 0.0), timing.max_dt_s)
 
     def _vector(self, name: str, value: Any, size: int) -> FloatArray:
-        try:
-            array: FloatArray = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ObservationError(name, f"not numeric ({err}); expected {size} numbers") from None
+        array = real_array(name, value)
         if array.shape != (size,):
             what = f"one per actuator {self.builder.names}" if name != "gains" else "class-K gains"
             raise ObservationError(name, f"shape {array.shape}; expected ({size},), {what}")
@@ -356,7 +375,11 @@ class SafetyFilter:
             self._force_ok = not b.force_dynamic
             return "no state given"
         if b.force_dynamic:
-            force = b.force_rows(state)
+            try:
+                force = b.force_rows(state)
+            except ArithmeticError as err:
+                self._force_ok = False
+                return f"force-limit function failed on the state ({type(err).__name__}: {err})"
             if not (np.all(np.isfinite(force.F)) and np.all(force.lower <= force.upper)):
                 self._force_ok = False
                 return "force-limit function returned non-finite or crossed rows"
@@ -371,7 +394,10 @@ class SafetyFilter:
             np.dot(self._scaled_joint_bound, z, out=self._L_barrier)
             return ""  # finite: bounded state, finite coefficients
         with np.errstate(all="ignore"):  # garbage in a plug-in's state is reported below
-            G, bound = b.barrier_rows({} if state is None else state, gains)
+            try:
+                G, bound = b.barrier_rows({} if state is None else state, gains)
+            except ArithmeticError as err:
+                return f"barrier plug-in failed on the state ({type(err).__name__}: {err})"
         if not np.all(np.isfinite(G)):
             return "state gives non-finite barrier rows"
         if not self._fast_barriers:
@@ -569,8 +595,11 @@ class SafetyFilter:
             gains: flat class-K gains for the barriers (BarrierNet's head), default config.
 
         Raises:
-            ObservationError: ``u_nominal`` or ``gains`` has the wrong shape, or ``state``
-                lacks a key or has a wrong-shaped array. Never for numeric trouble.
+            ObservationError: ``u_nominal`` or ``gains`` has the wrong shape or holds no real
+                numbers (strings, complex), ``t`` is not a real number, or ``state`` lacks
+                a key or has a wrong-shaped array. Never for numeric trouble: NaN, inf and
+                numbers beyond the float range fall back, as does an ``ArithmeticError``
+                raised by a plug-in on this state.
         """
         start = time.perf_counter()
         u_nom = self._vector("u_nominal", u_nominal, self.n)

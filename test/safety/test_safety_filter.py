@@ -46,7 +46,7 @@ def test_one_constraint_projection_closed_form(
     expected = u_nom - excess * (a_ / w2) / (a_ @ (a_ / w2))
     np.testing.assert_allclose(r.u, expected, atol=1e-6)
     assert r.status is (FilterStatus.OPTIMAL if excess > 0 else FilterStatus.PASSTHROUGH)
-    if excess > 0:
+    if excess > 1e-9:  # within the tolerance the optimum is degenerate: a zero multiplier
         assert r.active_constraints == ("row.upper",)
 
 
@@ -220,3 +220,57 @@ def test_joint_and_plugin_barriers_together() -> None:
     # lane: vy <= 2 * 0.25 = 0.5; speed: u_x <= 1 * (1 - 0.9) = 0.1
     np.testing.assert_allclose(r.u, [0.5, 0.1], atol=1e-9)
     assert set(r.active_constraints) == {"lane", "speed.upper[vx]"}
+
+
+def test_type_errors_are_observation_errors() -> None:
+    f = SafetyFilter(WHEELS)
+    for t in ("abc", np.array([1.0, 2.0]), 1j, True):
+        with pytest.raises(ObservationError, match=r"'t'.*not a real number"):
+            f.filter(np.zeros(2), REST, t)
+    with pytest.raises(ObservationError, match=r"'t'"):
+        f.reset(None, t="abc")
+    for nominal in (np.array([0.1 + 1j, 0.0]), [0.1 + 0j, 0.0], [None, 0.0]):
+        with pytest.raises(ObservationError, match="u_nominal.*not numeric"):
+            f.filter(nominal, REST)  # never truncated to its real part
+    with pytest.raises(ObservationError, match="joint_velocity.*not numeric"):
+        f.filter(np.zeros(2), {"joint_position": np.zeros(2), "joint_velocity": [1j, 0.0]})
+    assert f.filter(np.zeros(2), REST, np.float32(0.5)).status is FilterStatus.PASSTHROUGH
+
+
+def test_numbers_beyond_the_float_range_fall_back() -> None:
+    f = SafetyFilter(WHEELS)
+    huge = 10**400
+    for nominal in ([huge, 0], [-huge, 0.0], np.array([huge, 1], dtype=object)):
+        r = f.filter(nominal, REST)
+        assert r.status is FilterStatus.FALLBACK_INVALID_NOMINAL
+        np.testing.assert_array_equal(r.u, [0.0, 0.0])
+    r = f.filter(np.zeros(2), REST, gains=[huge])
+    assert r.status is FilterStatus.FALLBACK_INVALID_NOMINAL
+    r = f.filter(np.zeros(2), {"joint_position": [huge, 0], "joint_velocity": np.zeros(2)})
+    assert r.status is FilterStatus.FALLBACK_INVALID_STATE
+    # A time beyond the float range is non-finite: dt = 0, the command is held.
+    f.reset([0.5, 0.5], t=0.0)
+    r = f.filter(np.array([1.0, 1.0]), REST, huge)
+    np.testing.assert_array_equal(r.u, [0.5, 0.5])
+
+
+def test_a_plugin_overflowing_on_the_state_falls_back() -> None:
+    config = {
+        "actuators": {"names": ["vy", "vx"], "effort_min": [-1, -1], "effort_max": [1, 1]},
+        "barriers": [LANE],
+    }
+    f = SafetyFilter(config)
+    r = f.filter(np.array([0.2, 0.2]), {"lateral_position": 10**400})
+    assert r.status is FilterStatus.FALLBACK_INVALID_STATE and "OverflowError" in r.reason
+
+
+@given(
+    st.lists(
+        st.integers(-(10**500), 10**500) | st.floats(allow_nan=True, allow_infinity=True),
+        min_size=2,
+        max_size=2,
+    )
+)
+def test_any_real_nominal_gives_a_command_inside_the_box(nominal: list[Any]) -> None:
+    r = SafetyFilter(WHEELS).filter(nominal, REST)
+    assert np.all(np.abs(r.u) <= 2.0)
