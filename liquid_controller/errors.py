@@ -7,6 +7,7 @@ from typing import Any
 __all__ = [
     "CheckpointError",
     "ConfigError",
+    "DatasetError",
     "LiquidControllerError",
     "MessageConversionError",
     "ObservationError",
@@ -40,6 +41,10 @@ class ConfigError(LiquidControllerError, ValueError):
 
 class CheckpointError(LiquidControllerError):
     """A model file (checkpoint or exported artifact) is missing, corrupt or incompatible."""
+
+
+class DatasetError(LiquidControllerError, ValueError):
+    """A recording cannot become a dataset: missing topic, wrong type, empty or damaged bag."""
 
 
 class MessageConversionError(LiquidControllerError, ValueError):

@@ -4,7 +4,7 @@ The package's ``write_bag`` is deliberately not used: the readers under test mus
 accept bags that another writer produced. Everything here is deterministic.
 
 Synthetic robot (:func:`write_synthetic_bag`): at every sensor tick ``t`` (seconds
-since the bag's start)
+since the bag's start, plus the bag's ``phase_s`` so that bags differ)
 
 - IMU: ``linear_acceleration = (ax, 0, 9.81)``, ``angular_velocity = (0, 0, wz)`` with
   ``ax = sin(2 pi 0.5 t)`` and ``wz = 0.5 cos(2 pi 0.3 t)``;
@@ -226,6 +226,7 @@ def write_synthetic_bag(
     gaps: Sequence[tuple[float, float]] = (),
     holds: Sequence[tuple[float, float]] = (),
     nan_imu_at: Sequence[int] = (),
+    phase_s: float = 0.0,
 ) -> SyntheticBag:
     """Write the synthetic robot of the module docstring to a new bag.
 
@@ -246,13 +247,14 @@ def write_synthetic_bag(
         gaps: ``(start, end)`` seconds (relative) with no messages at all.
         holds: ``(start, end)`` seconds (relative) where the robot stands still.
         nan_imu_at: tick indices whose IMU sample carries NaN (``angular_velocity.z``).
+        phase_s: evaluate the signals at ``t + phase_s``, so that bags differ.
 
     Returns:
         The bag and its ground truth at every recorded tick (gaps excluded).
     """
     types = typestore(store)
     t_rel = np.arange(int(round(seconds * rate_hz))) / rate_hz
-    ax, wz = signals(t_rel)
+    ax, wz = signals(t_rel + phase_s)
     held = _inside(t_rel, holds)
     ax, wz = np.where(held, 0.0, ax), np.where(held, 0.0, wz)
     action = target_of(ax, wz)
@@ -260,7 +262,7 @@ def write_synthetic_bag(
     records: list[Record] = []
     kept = ~_inside(t_rel, gaps)
     for k in np.flatnonzero(kept):
-        stamp = int(round((start_s + t_rel[k]) * NS))
+        stamp = int(round(start_s * NS)) + int(round(t_rel[k] * NS))
         receive = stamp + int(round(latency_s * NS))
         imu_wz = math.nan if k in nan_imu_at else wz[k]
         records.append(
