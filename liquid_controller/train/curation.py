@@ -91,8 +91,8 @@ def _fingerprints(images: np.ndarray) -> list[bytes]:
     """Return one coarse fingerprint per frame (colour thumbnail, quantised)."""
     prints = []
     for image in images:
-        rows = np.array_split(np.arange(image.shape[0]), _THUMB)
-        cols = np.array_split(np.arange(image.shape[1]), _THUMB)
+        rows = np.array_split(np.arange(image.shape[0]), min(_THUMB, image.shape[0]))
+        cols = np.array_split(np.arange(image.shape[1]), min(_THUMB, image.shape[1]))
         thumb = np.array([[image[np.ix_(r, c)].mean(axis=(0, 1)) for c in cols] for r in rows])
         prints.append((thumb * _LEVELS / 256).astype(np.uint8).tobytes())
     return prints
