@@ -37,6 +37,7 @@ from liquid_controller.sensing import (
     imu_to_vector,
     resize_rgb,
 )
+from liquid_controller.train.bag_damage import describe_mcap_damage
 from liquid_controller.train.dataset_config import Clock, DatasetConfig
 
 __all__ = ["ROLE_TYPES", "Recording", "Stream", "read_recording"]
@@ -256,8 +257,11 @@ def read_recording(bag: Path, config: DatasetConfig, *, progress: bool = False) 
         reader = AnyReader([bag], default_typestore=store)
         reader.open()
     except Exception as err:  # noqa: BLE001 - rosbags raises many kinds for damaged files
+        damage = [text for f in sorted(bag.glob("*.mcap")) if (text := describe_mcap_damage(f))]
+        where = f" ({'; '.join(damage)})" if damage else ""
         raise DatasetError(
-            f"bag {bag}: cannot be opened (damaged or truncated file?): {type(err).__name__}: {err}"
+            f"bag {bag}: cannot be opened (damaged or truncated file?): "
+            f"{type(err).__name__}: {err}{where}"
         ) from None
     try:
         return _read_open(reader, bag, config, progress)
