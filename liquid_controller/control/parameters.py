@@ -7,22 +7,30 @@ The ROS layer declares each :class:`ParameterSpec` with a ``ParameterDescriptor`
 inclusive; an exclusive bound (``rate_hz`` in ``(0, 1000]``) is declared to ROS with the
 bound itself and enforced here.
 
-Changes of ``model_path`` or ``safety_config`` also need the file loaded before they are
-accepted; :mod:`liquid_controller.control.reconfigure` does that on top of this module.
+Safety limits are hardware facts: a parameter marked with a :class:`LimitDirection` (the
+safety config file, the stale-input timeouts, the watchdog rate, ``require_joint_state``)
+cannot be widened at run time unless the node was started with
+``allow_runtime_safety_changes:=true`` (development); a change that tightens it is accepted.
+
+Changes of ``model_path`` or ``safety_config`` are then loaded in the background
+(:mod:`liquid_controller.control.background_load`), bounded by ``load_timeout_s``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, NamedTuple
 
 __all__ = [
+    "ALLOW_RUNTIME_SAFETY_CHANGES",
     "CONTROLLER_NODE_PARAMETERS",
+    "FILE_PARAMETERS",
     "POLICY_NODE_PARAMETERS",
     "SAFETY_FILTER_NODE_PARAMETERS",
+    "LimitDirection",
     "NumericRange",
     "ParameterSpec",
     "ParameterType",
@@ -41,6 +49,29 @@ class ParameterType(Enum):
     DOUBLE = "double"
     STRING = "string"
     STRING_ARRAY = "string_array"
+
+
+class LimitDirection(Enum):
+    """How a parameter bounds what reaches the actuators: which run-time changes widen it."""
+
+    NONE = "none"
+    """Not a safety limit."""
+    ANY = "any"
+    """Any change may widen it (a file of limits)."""
+    LOWER_IS_SAFER = "lower_is_safer"
+    """A larger value widens it (a stale-input timeout)."""
+    HIGHER_IS_SAFER = "higher_is_safer"
+    """A smaller value widens it (the watchdog rate; a required check turned off)."""
+
+    def widens(self, old: Any, new: Any) -> bool:
+        """Whether changing the value from ``old`` to ``new`` widens the limit."""
+        if self is LimitDirection.ANY:
+            return bool(new != old)
+        if self is LimitDirection.LOWER_IS_SAFER:
+            return bool(new > old)
+        if self is LimitDirection.HIGHER_IS_SAFER:
+            return bool(new < old)
+        return False
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,8 @@ class ParameterSpec:
         range: allowed interval of a numeric parameter, or ``None``.
         choices: allowed values of a string parameter, or empty.
         read_only: fixed after start-up (the topic types and QoS depend on it).
+        safety_limit: how it bounds the commands; a run-time change that widens it is
+            refused unless ``allow_runtime_safety_changes`` was set at start-up.
     """
 
     name: str
@@ -89,6 +122,7 @@ class ParameterSpec:
     range: NumericRange | None = None
     choices: tuple[str, ...] = ()
     read_only: bool = False
+    safety_limit: LimitDirection = LimitDirection.NONE
 
     def problem(self, value: Any) -> str:
         """Return why ``value`` is not acceptable, naming the parameter; ``""`` if it is."""
@@ -121,13 +155,42 @@ def _type_problem(kind: ParameterType, value: Any) -> str:
 _SECONDS_TIMEOUT = NumericRange(0.0, 60.0, low_inclusive=False)
 _QOS_DEPTH = NumericRange(1, 1000)
 
+_RATE_HZ = ParameterSpec(
+    "rate_hz",
+    ParameterType.DOUBLE,
+    50.0,
+    "Control timer rate, Hz: one policy step / one filtered command per period.",
+    NumericRange(0.0, 1000.0, low_inclusive=False),
+)
+# In the nodes with the filter the timer is also the stale-input watchdog: a slower timer
+# sends the safe command later.
+_WATCHDOG_RATE_HZ = replace(
+    _RATE_HZ,
+    description=_RATE_HZ.description + " Also the stale-input watchdog: lowering it is a "
+    "safety-limit change.",
+    safety_limit=LimitDirection.HIGHER_IS_SAFER,
+)
+
+ALLOW_RUNTIME_SAFETY_CHANGES = ParameterSpec(
+    "allow_runtime_safety_changes",
+    ParameterType.BOOL,
+    False,
+    "Development only: allow run-time changes that widen a safety limit (safety_config, "
+    "input_timeout_s up, rate_hz down, require_joint_state off). False: those are fixed "
+    "after start-up and a set_parameters request for them is rejected with the reason.",
+    read_only=True,
+)
+
 _COMMON = (
+    ALLOW_RUNTIME_SAFETY_CHANGES,
     ParameterSpec(
-        "rate_hz",
+        "load_timeout_s",
         ParameterType.DOUBLE,
-        50.0,
-        "Control timer rate, Hz: one policy step / one filtered command per period.",
-        NumericRange(0.0, 1000.0, low_inclusive=False),
+        30.0,
+        "Longest a model_path / safety_config load may take, s (at configure and at run "
+        "time). Run-time loads run in the background while the running ones keep commanding; "
+        "one that takes longer is abandoned, reported, and the parameter reverted.",
+        NumericRange(0.0, 600.0, low_inclusive=False),
     ),
     ParameterSpec(
         "sensor_qos_depth",
@@ -168,15 +231,18 @@ _POLICY_ONLY = (
         ParameterType.STRING,
         "",
         "Policy file: exported .npz artifact (torch-free) or torch checkpoint; "
-        "empty = the installed resource/default_policy.npz. Changing it loads the new "
-        "model first and swaps atomically, or rejects the change with the reason.",
+        "empty = the installed resource/default_policy.npz. A run-time change is loaded "
+        "in the background (the running model keeps commanding) and swapped in once "
+        "verified; a failed load is logged, reported on /diagnostics and reverted.",
     ),
     ParameterSpec(
         "input_timeout_s",
         ParameterType.DOUBLE,
         0.25,
-        "An input (camera, IMU, joints) older than this is stale: no nominal is published.",
+        "An input (camera, IMU, joints) older than this is stale: no nominal is published. "
+        "A safety limit: raised at run time only with allow_runtime_safety_changes.",
         _SECONDS_TIMEOUT,
+        safety_limit=LimitDirection.LOWER_IS_SAFER,
     ),
     ParameterSpec(
         "max_dt_s",
@@ -223,22 +289,28 @@ _SAFETY_ONLY = (
         ParameterType.STRING,
         "",
         "Safety filter YAML (limits, barriers); empty = the installed config/safety.yaml. "
-        "Changing it loads the new file first and swaps atomically, or rejects the change.",
+        "A safety limit: fixed after start-up unless allow_runtime_safety_changes; then a "
+        "change is loaded in the background and swapped in once verified, or reverted.",
+        safety_limit=LimitDirection.ANY,
     ),
     ParameterSpec(
         "input_timeout_s",
         ParameterType.DOUBLE,
         0.1,
         "A nominal command (or a required joint state) older than this is stale: the safe "
-        "command is published instead.",
+        "command is published instead. A safety limit: raised at run time only with "
+        "allow_runtime_safety_changes.",
         _SECONDS_TIMEOUT,
+        safety_limit=LimitDirection.LOWER_IS_SAFER,
     ),
     ParameterSpec(
         "require_joint_state",
         ParameterType.BOOL,
         False,
         "Fall back to the safe command when /joint_states is stale (needed by state "
-        "barriers); false: filter without a state while it is stale.",
+        "barriers); false: filter without a state while it is stale. A safety limit: "
+        "turned off at run time only with allow_runtime_safety_changes.",
+        safety_limit=LimitDirection.HIGHER_IS_SAFER,
     ),
     ParameterSpec(
         "command_type",
@@ -257,18 +329,25 @@ _SAFETY_ONLY = (
     ),
 )
 
-POLICY_NODE_PARAMETERS: tuple[ParameterSpec, ...] = _COMMON + _POLICY_ONLY
+POLICY_NODE_PARAMETERS: tuple[ParameterSpec, ...] = (_RATE_HZ, *_COMMON, *_POLICY_ONLY)
 """Parameters of ``policy_node``."""
-SAFETY_FILTER_NODE_PARAMETERS: tuple[ParameterSpec, ...] = _COMMON + _SAFETY_ONLY
+SAFETY_FILTER_NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
+    _WATCHDOG_RATE_HZ,
+    *_COMMON,
+    *_SAFETY_ONLY,
+)
 """Parameters of ``safety_filter_node``."""
 CONTROLLER_NODE_PARAMETERS: tuple[ParameterSpec, ...] = (
-    _COMMON
+    (_WATCHDOG_RATE_HZ, *_COMMON)
     + _POLICY_ONLY
     + tuple(s for s in _SAFETY_ONLY if s.name not in {p.name for p in _POLICY_ONLY})
 )
 """Parameters of the composed ``controller_node`` (one timer, both halves; the policy's
 ``input_timeout_s`` covers the camera, IMU and joint states; the nominal never goes stale
 there since it is handed over in the same tick)."""
+
+FILE_PARAMETERS = ("safety_config", "model_path")
+"""Parameters naming a file that a run-time change loads (in the background)."""
 
 _BY_NODE = {
     "policy_node": POLICY_NODE_PARAMETERS,
@@ -317,6 +396,25 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _run_time_problem(spec: ParameterSpec, old: Any, new: Any, *, allow_safety: bool) -> str:
+    """Why a valid value may not be set after start-up (read-only, widens a limit); or ``""``."""
+    if new == old:
+        return ""
+    if spec.read_only:
+        return f"{spec.name}: read-only after start-up; restart the node to change it"
+    if spec.safety_limit.widens(old, new) and not allow_safety:
+        change = (
+            "changes a safety limit" if spec.safety_limit is LimitDirection.ANY
+            else f"widens a safety limit ({old!r} in force)"
+        )  # fmt: skip
+        return (
+            f"{spec.name}: {new!r} {change}; safety limits are fixed at run time (restart the "
+            "node with the new value, or start it with allow_runtime_safety_changes:=true for "
+            "development)"
+        )
+    return ""
+
+
 def validate_changes(
     specs: Sequence[ParameterSpec],
     current: Mapping[str, Any],
@@ -331,13 +429,14 @@ def validate_changes(
         current: the values in force (missing names take their defaults).
         changes: the requested new values.
         starting: the values come from start-up (params file, command line), so read-only
-            parameters may be set.
+            parameters and safety limits may be set.
 
     Returns:
         A :class:`Validation`; ``reason`` lists every problem, each starting with the
         parameter name, e.g. ``"rate_hz: 0.0 is out of range (0, 1000]"``.
     """
     by_name = {s.name: s for s in specs}
+    allow_safety = bool(current.get(ALLOW_RUNTIME_SAFETY_CHANGES.name, False))
     problems = []
     for name, value in changes.items():
         spec = by_name.get(name)
@@ -345,9 +444,9 @@ def validate_changes(
             problems.append(f"{name}: not a parameter of this node")
             continue
         problem = spec.problem(value)
-        changed = value != current.get(name, spec.default)
-        if not problem and spec.read_only and not starting and changed:
-            problem = f"{name}: read-only after start-up; restart the node to change it"
+        old = current.get(name, spec.default)
+        if not problem and not starting:
+            problem = _run_time_problem(spec, old, value, allow_safety=allow_safety)
         if problem:
             problems.append(problem)
     merged = {**defaults(specs), **current}

@@ -125,3 +125,62 @@ def test_validation_accepts_exactly_the_values_in_range(value):
     assert result.ok == expected
     if not expected:
         assert result.reason.startswith(("rate_hz", "max_dt_s"))
+
+
+# The safety limits of each node: (parameter, a widening value, a tightening value).
+SAFETY_LIMITS = {
+    "safety_filter_node": [
+        ("safety_config", "/permissive.yaml", None),
+        ("input_timeout_s", 0.5, 0.05),
+        ("rate_hz", 10.0, 100.0),
+        ("require_joint_state", False, True),
+    ],
+    "controller_node": [
+        ("safety_config", "/permissive.yaml", None),
+        ("input_timeout_s", 0.5, 0.05),
+        ("rate_hz", 10.0, 100.0),
+        ("require_joint_state", False, True),
+    ],
+    "policy_node": [("input_timeout_s", 0.5, 0.05)],
+}
+START = {"require_joint_state": True, "max_dt_s": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("node", "name", "wider", "tighter"),
+    [(node, *limit) for node, limits in SAFETY_LIMITS.items() for limit in limits],
+)
+def test_safety_limits_are_not_widened_at_run_time_unless_allowed(node, name, wider, tighter):
+    specs = parameters_for(node)
+    current = {k: v for k, v in START.items() if k in {s.name for s in specs}}
+    refused = validate_changes(specs, current, {name: wider})
+    assert not refused.ok
+    assert refused.reason.startswith(f"{name}: ") and "safety limit" in refused.reason
+    assert "allow_runtime_safety_changes:=true" in refused.reason
+    if tighter is not None and name != "require_joint_state":  # already on: no tighter value
+        assert validate_changes(specs, current, {name: tighter}).ok
+    assert validate_changes(specs, current, {name: wider}, starting=True).ok
+    allowed = {**current, "allow_runtime_safety_changes": True}
+    assert validate_changes(specs, allowed, {name: wider}).ok
+
+
+def test_the_allow_flag_is_read_only_and_off_by_default():
+    for node in SAFETY_LIMITS:
+        specs = parameters_for(node)
+        assert defaults(specs)["allow_runtime_safety_changes"] is False
+        flip = validate_changes(specs, {}, {"allow_runtime_safety_changes": True})
+        assert not flip.ok and "read-only" in flip.reason
+
+
+def test_turning_a_required_check_on_is_accepted_off_refused():
+    specs = SAFETY_FILTER_NODE_PARAMETERS
+    assert validate_changes(specs, {}, {"require_joint_state": True}).ok
+    off = validate_changes(specs, {"require_joint_state": True}, {"require_joint_state": False})
+    assert not off.ok and "widens a safety limit (True in force)" in off.reason
+
+
+@given(old=st.floats(0.01, 60.0), new=st.floats(0.01, 60.0))
+def test_a_timeout_change_is_accepted_exactly_when_it_does_not_widen(old, new):
+    specs = SAFETY_FILTER_NODE_PARAMETERS
+    result = validate_changes(specs, {"input_timeout_s": old}, {"input_timeout_s": new})
+    assert result.ok == (new <= old)
