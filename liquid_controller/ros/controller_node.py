@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from liquid_controller.control.diagnostics import DiagnosticRecord
@@ -70,12 +70,31 @@ class ControllerNode(PolicyTriggered, SafeCommandOnFailure, ControlNode):
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
         return [*self.policy.records(now_s), *self.safety.records(now_s, include_inputs=False)]
 
-    def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        # Both halves check and load first; only then does anything change.
-        commit_safety = self.safety.prepare(changes, values)
-        commit_policy = self.policy.prepare(changes, values, self.safety.runner.size)
-        commit_safety()
-        commit_policy()
+    def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        # Both halves check first; only then does anything change.
+        commit_safety = self.safety.prepare(values)
+        commit_policy = self.policy.prepare(values)
+
+        def commit() -> None:
+            commit_safety()
+            commit_policy()
+
+        return commit
+
+    def _load(self, files: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+        # A new safety config keeps the actuator count, so the policy is checked against it.
+        safety = self.safety.load(files["safety_config"]) if "safety_config" in files else None
+        policy = None
+        if "model_path" in files:
+            policy = self.policy.load(files["model_path"], values, self.safety.runner.size)
+        return safety, policy
+
+    def _swap(self, files: Mapping[str, Any], loaded: Any) -> None:
+        safety, policy = loaded
+        if safety is not None:
+            self.safety.swap(safety, self.params)
+        if policy is not None:
+            self.policy.swap(policy, self.pipeline.replace_policy)
 
 
 def main(args: list[str] | None = None) -> int:

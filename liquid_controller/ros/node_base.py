@@ -6,21 +6,31 @@ creates the topics, services and the control timer (``_build``, STYLE.md §7); `
 lets commands out; ``deactivate`` publishes the safe command once and stops commanding;
 ``cleanup`` destroys what ``configure`` created. With ``autostart`` (the default) the process
 configures and activates the node itself, so ``ros2 run`` behaves like a plain node.
+
+A run-time change of a file parameter (``model_path``, ``safety_config``) never blocks the
+executor that runs the control timer: the parameter callback starts a background load
+(:class:`~liquid_controller.control.background_load.BackgroundLoader`) and accepts the
+change; the control timer keeps commanding with what is in force, polls the load every
+period and swaps the result in between two ticks. A load that fails or runs past
+``load_timeout_s`` is logged, reported on ``/diagnostics`` (ERROR) and the parameter is set
+back to the value in force (a second ``/parameter_events`` entry).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 
 # `State` (not `LifecycleState`): the name Humble and Jazzy both export.
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 
+from liquid_controller.control.background_load import BackgroundLoader, LoadOutcome
 from liquid_controller.control.diagnostics import DiagnosticLevel, DiagnosticRecord
-from liquid_controller.control.parameters import ParameterSpec
+from liquid_controller.control.parameters import FILE_PARAMETERS, ParameterSpec
 from liquid_controller.control.watchdog import FreshnessTransition
 from liquid_controller.ros.messages import diagnostic_array
 from liquid_controller.ros.parameters import AUTOSTART, ParameterGate, declare_parameters
@@ -47,7 +57,8 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
 
     Subclasses implement :meth:`_build` (publishers, subscriptions, services; run by
     ``configure``), :meth:`_tick` (one control step and its publishing), :meth:`_records`
-    (diagnostic records), :meth:`_apply` (accepted parameter changes, atomically),
+    (diagnostic records), :meth:`_prepare` (accepted settings, atomically), :meth:`_load`
+    and :meth:`_swap` (a file parameter change: loaded off-thread, swapped in by the timer),
     :meth:`_on_activate` (fresh start of the runners), :meth:`stop_safely` and
     :meth:`_on_callback_error` (publish the safe command).
 
@@ -72,6 +83,9 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         self.stopped = True  # commands go out only while active
         self._configure_error: Exception | None = None
         self._configured_entities: list[tuple[str, Any]] = []
+        self.loader = BackgroundLoader()
+        # The file parameters' values whose files are loaded and in force (set by configure).
+        self._in_force: dict[str, Any] = {}
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._diagnostics_timer = self.create_timer(
             self.params["diagnostics_period_s"],
@@ -114,6 +128,7 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
             self._destroy([e for e in self._entities() if e not in before])
             return FAILURE
         self._configured_entities = [e for e in self._entities() if e not in before]
+        self._in_force = {n: self.params[n] for n in FILE_PARAMETERS if n in self.params}
         self._configure_error = None
         self.configured = True
         self.get_logger().info(f"configured: stepping at {self.params['rate_hz']} Hz once active")
@@ -158,6 +173,12 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         self._unconfigure()
 
     def _unconfigure(self) -> None:
+        dropped = self.loader.abandon()
+        if dropped is not None:
+            self.get_logger().warning(
+                f"unconfigured while loading {dropped.describe()}: load dropped; configure "
+                "loads the parameter values"
+            )
         self.stopped = True
         self.configured = False
         self._destroy(self._configured_entities)
@@ -185,7 +206,33 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
         raise NotImplementedError
 
-    def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        """Check the settings in ``values`` (file parameters: the files in force).
+
+        Returns:
+            The step that applies them; it cannot fail.
+
+        Raises:
+            LiquidControllerError: to reject the change (nothing is applied).
+        """
+        raise NotImplementedError
+
+    def _load(self, files: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+        """Load and verify the files of changed file parameters (runs in a worker thread).
+
+        Only builds new objects and reads the node's state; never changes it.
+
+        Args:
+            files: the changed file parameters and their new values.
+            values: all parameter values after the change.
+
+        Raises:
+            LiquidControllerError: the files cannot be loaded or do not fit.
+        """
+        raise NotImplementedError
+
+    def _swap(self, files: Mapping[str, Any], loaded: Any) -> None:
+        """Put what :meth:`_load` returned in force (on the control thread, between ticks)."""
         raise NotImplementedError
 
     def stop_safely(self, reason: str) -> None:
@@ -219,13 +266,45 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
 
     def _timed_tick(self) -> None:
         started = time.perf_counter()
+        self._poll_load()
         if self._timer_due(self.now_s()):
             self.run_tick(started)
+
+    def _poll_load(self) -> None:
+        """Swap in a background load that finished; revert and report one that failed."""
+        outcome = self.loader.poll(time.monotonic())
+        if outcome is None:
+            return
+        request = outcome.request
+        if outcome.ok:
+            self._swap(request.values, outcome.loaded)
+            self._in_force.update(request.values)
+            took = outcome.finished_s - request.started_s
+            self.get_logger().info(f"loaded {request.describe()} in {took:.2f} s: now in force")
+            return
+        self._revert(outcome)
+        self._publish_diagnostics()  # the ERROR record now, not at the next period
+
+    def _revert(self, outcome: LoadOutcome) -> None:
+        """Set the file parameters of a failed load back to the values in force."""
+        previous = outcome.request.previous
+        results = self.set_parameters([Parameter(k, value=v) for k, v in previous.items()])
+        refused = "; ".join(r.reason for r in results if not r.successful)
+        self.get_logger().error(
+            f"loading {outcome.request.describe()} failed: {outcome.error}; "
+            + ("reverted to " if not refused else f"could not revert ({refused}) to ")
+            + ", ".join(f"{k}={v!r}" for k, v in previous.items())
+            + " (still in force)"
+        )
 
     def _publish_diagnostics(self) -> None:
         now = self.now_s()
         records = self._records(now) if self.configured else []
-        records += [self._lifecycle_record(), self._callbacks_record()]
+        records += [
+            self._lifecycle_record(),
+            self._callbacks_record(),
+            self.loader.record(self.get_name(), time.monotonic()),
+        ]
         self._diagnostics_pub.publish(
             diagnostic_array(
                 self.get_clock().now().to_msg(), records, self.get_fully_qualified_name()
@@ -263,7 +342,12 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
     def _on_set(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         # Unconfigured, there is nothing to apply to: configure reads the new values.
         if self.configured:
-            self._apply(changes, values)
+            files = {k: v for k, v in changes.items() if k in self._in_force}
+            files = {k: v for k, v in files.items() if v != self._in_force[k]}
+            commit = self._prepare({**values, **self._in_force})
+            if files:  # refused (nothing applied) while another load is pending
+                self._start_load(files, values)
+            commit()
             if "rate_hz" in changes:
                 self._timer.timer_period_ns = int(1e9 / float(values["rate_hz"]))
                 self._timer.reset()
@@ -272,6 +356,21 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
                 1e9 * float(values["diagnostics_period_s"])
             )
             self._diagnostics_timer.reset()
+
+    def _start_load(self, files: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        snapshot = dict(values)
+        timeout_s = float(values["load_timeout_s"])
+        request = self.loader.start(
+            files,
+            {k: self._in_force[k] for k in files},
+            lambda: self._load(files, snapshot),
+            now_s=time.monotonic(),
+            timeout_s=timeout_s,
+        )
+        self.get_logger().info(
+            f"loading {request.describe()} in the background (at most {timeout_s:g} s); "
+            "commanding with the files in force until it is verified"
+        )
 
 
 def log_freshness(

@@ -29,6 +29,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from liquid_controller.control.parameters import (
+    LimitDirection,
     ParameterSpec,
     ParameterType,
     validate_changes,
@@ -82,8 +83,14 @@ def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
         descriptor.integer_range = [
             IntegerRange(from_value=int(spec.range.low), to_value=int(spec.range.high), step=1)
         ]
+    constraints = []
     if spec.range is not None and not (spec.range.low_inclusive and spec.range.high_inclusive):
-        descriptor.additional_constraints = f"range {spec.range} (exclusive bounds enforced)"
+        constraints.append(f"range {spec.range} (exclusive bounds enforced)")
+    if spec.safety_limit is not LimitDirection.NONE:
+        constraints.append(
+            "safety limit: not widened at run time unless allow_runtime_safety_changes"
+        )
+    descriptor.additional_constraints = "; ".join(constraints)
     return descriptor
 
 

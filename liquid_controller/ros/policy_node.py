@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from std_msgs.msg import Float64MultiArray
@@ -71,8 +71,15 @@ class PolicyNode(PolicyTriggered, ControlNode):
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
         return self.policy.records(now_s)
 
-    def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        self.policy.prepare(changes, values, self.policy.runner.spec.action.size)()
+    def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        return self.policy.prepare(values)
+
+    def _load(self, files: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+        action_size = self.policy.runner.spec.action.size
+        return self.policy.load(files["model_path"], values, action_size)
+
+    def _swap(self, files: Mapping[str, Any], loaded: Any) -> None:
+        self.policy.swap(loaded)
 
     def _on_callback_error(self, callback_name: str) -> None:
         self._publish_nominal(None)

@@ -14,6 +14,7 @@ from rclpy.node import Node
 from rclpy.time import Time
 from std_srvs.srv import Trigger
 
+from liquid_controller.control.background_load import load_within
 from liquid_controller.control.diagnostics import (
     DiagnosticLevel,
     DiagnosticRecord,
@@ -38,6 +39,7 @@ from liquid_controller.runtime.spec import Policy
 __all__ = [
     "PolicySide",
     "PolicyTriggered",
+    "load_model",
     "resolve_model_path",
     "runner_config",
     "stamp_msg",
@@ -81,6 +83,19 @@ def warm_up(policy: Policy, dt_s: float) -> None:
     policy.reset()
 
 
+def load_model(value: str, dt_s: float) -> Policy:
+    """``model_path`` value -> policy, loaded and warmed up with one step of ``dt_s``.
+
+    Builds new objects only, so it may run in a background thread.
+
+    Raises:
+        CheckpointError: the file cannot be loaded (see ``load_policy``).
+    """
+    policy = load_policy(resolve_model_path(value))
+    warm_up(policy, dt_s)
+    return policy
+
+
 def _neuron_types(policy: Policy) -> list[str]:
     """Role of each neuron for ``PolicyState``, if the policy exposes them."""
     types = getattr(policy, "neuron_types", None)
@@ -107,9 +122,13 @@ class PolicySide:
         wrap: Wrap,
     ) -> None:
         self._node = node
-        policy = load_policy(resolve_model_path(params["model_path"]))
         config = runner_config(params)
-        warm_up(policy, config.nominal_period_s)
+        policy = load_within(
+            lambda: load_model(params["model_path"], config.nominal_period_s),
+            float(params["load_timeout_s"]),
+            "model_path",
+            params["model_path"],
+        )
         self.runner = PolicyRunner(policy, config)
         self._neuron_types = _neuron_types(policy)
         self.diagnostics = PolicyDiagnostics(self.runner, node.get_name())
@@ -196,40 +215,45 @@ class PolicySide:
         )
         return [*self.diagnostics.records(now_s), latency]
 
-    def prepare(
-        self, changes: Mapping[str, Any], values: Mapping[str, Any], action_size: int
-    ) -> Callable[[], None]:
-        """Check parameter changes and load a new model; return the step that applies them.
+    def prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        """Check new settings (not ``model_path``); return the step that applies them.
 
         Nothing changes until the returned function is called, and it cannot fail: a node
         prepares every half first, then commits all of them (all-or-nothing).
 
-        Args:
-            changes: the changed parameters.
-            values: all parameter values after the change.
-            action_size: actuators downstream; a new model must have this many actions.
-
         Raises:
-            LiquidControllerError: invalid settings, or the new model cannot be loaded or
-                does not fit (other inputs, other action size).
+            LiquidControllerError: invalid settings.
         """
         config = runner_config(values)
-        new_policy = None
-        if "model_path" in changes:
-            new_policy = load_policy(resolve_model_path(values["model_path"]))
-            self._check_fits(new_policy, values["model_path"], action_size)
-            warm_up(new_policy, config.nominal_period_s)
         publish_state = bool(values["publish_policy_state"])
 
         def commit() -> None:
-            if new_policy is not None:
-                self.runner.replace_policy(new_policy)
-                self._neuron_types = _neuron_types(new_policy)
             if config != self.runner.config:
                 self.runner.reconfigure(config)
             self.publish_state = publish_state
 
         return commit
+
+    def load(self, value: str, values: Mapping[str, Any], action_size: int) -> Policy:
+        """Load the model of a ``model_path`` change and check that it fits (off-thread).
+
+        Args:
+            value: the new ``model_path``.
+            values: the node's parameter values (the warm-up step uses their period).
+            action_size: actuators downstream; the model must have this many actions.
+
+        Raises:
+            LiquidControllerError: it cannot be loaded or does not fit (other inputs, other
+                action size).
+        """
+        policy = load_model(value, runner_config(values).nominal_period_s)
+        self._check_fits(policy, value, action_size)
+        return policy
+
+    def swap(self, policy: Policy, replace: Callable[[Policy], None] | None = None) -> None:
+        """Put a loaded policy in force (``replace``: the owner's swap, default the runner's)."""
+        (replace or self.runner.replace_policy)(policy)
+        self._neuron_types = _neuron_types(policy)
 
     def _check_fits(self, policy: Policy, path: str, action_size: int) -> None:
         """A new model must need the inputs subscribed at start-up and fit the actuators."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -89,8 +89,14 @@ class SafetyFilterNode(SafeCommandOnFailure, ControlNode):
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
         return self.safety.records(now_s)
 
-    def _apply(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-        self.safety.prepare(changes, values)()
+    def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        return self.safety.prepare(values)
+
+    def _load(self, files: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+        return self.safety.load(files["safety_config"])
+
+    def _swap(self, files: Mapping[str, Any], loaded: Any) -> None:
+        self.safety.swap(loaded, self.params)
 
 
 def main(args: list[str] | None = None) -> int:

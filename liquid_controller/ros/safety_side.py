@@ -7,11 +7,12 @@ Shared by ``safety_filter_node`` (fed by the nominal topic) and the composed
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from rclpy.node import Node
 
+from liquid_controller.control.background_load import load_within
 from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.diagnostics import DiagnosticRecord, SafetyDiagnostics
 from liquid_controller.control.safety_runner import (
@@ -30,23 +31,39 @@ from liquid_controller.safety.config import SafetyConfig, load_config
 from liquid_controller.safety.filter import SafetyFilter
 from liquid_controller.sensing import JointSample
 
-__all__ = ["COMMAND_TOPIC", "SafetySide", "load_safety"]
+__all__ = ["COMMAND_TOPIC", "LoadedSafety", "SafetySide", "load_safety"]
 
 # Relative: /effort_controller/commands in the root namespace (ros2_control's forward
 # effort controller), pushed into the robot's namespace when launched in one.
 COMMAND_TOPIC = "effort_controller/commands"
 
 
-def load_safety(value: str) -> tuple[SafetyConfig, SafetyFilter, CommandGuard]:
-    """``safety_config`` parameter -> validated config, its filter and its guard.
+class LoadedSafety(NamedTuple):
+    """A safety config loaded and verified, with what is built from it, ready to swap in."""
 
-    Empty means the installed ``config/safety.yaml``.
+    config: SafetyConfig
+    filter: SafetyFilter
+    guard: CommandGuard
+    encoder: CommandEncoder
+
+
+def load_safety(value: str, command_type: str) -> LoadedSafety:
+    """``safety_config`` parameter -> validated config, its filter, guard and encoder.
+
+    Empty means the installed ``config/safety.yaml``. Builds new objects only, so it may
+    run in a background thread.
 
     Raises:
-        ConfigError: the file is missing or invalid (the key is named).
+        ConfigError: the file is missing or invalid (the key is named), or its actuator
+            names do not fit ``command_type``.
     """
     config = load_config(value or str(default_safety_config_path()))
-    return config, SafetyFilter(config), CommandGuard.from_config(config)
+    return LoadedSafety(
+        config,
+        SafetyFilter(config),
+        CommandGuard.from_config(config),
+        CommandEncoder(command_type, config.actuators.names),
+    )
 
 
 def runner_config(values: Mapping[str, Any], config: SafetyConfig) -> SafetyRunnerConfig:
@@ -68,10 +85,15 @@ class SafetySide:
 
     def __init__(self, node: Node, params: Mapping[str, Any]) -> None:
         self._node = node
-        self.config, safety_filter, guard = load_safety(params["safety_config"])
-        self.runner = SafetyRunner(safety_filter, guard, runner_config(params, self.config))
+        loaded = load_within(
+            lambda: load_safety(params["safety_config"], params["command_type"]),
+            float(params["load_timeout_s"]),
+            "safety_config",
+            params["safety_config"],
+        )
+        self.config, self.encoder = loaded.config, loaded.encoder
+        self.runner = SafetyRunner(loaded.filter, loaded.guard, runner_config(params, self.config))
         self.diagnostics = SafetyDiagnostics(self.runner, node.get_name())
-        self.encoder = CommandEncoder(params["command_type"], self.config.actuators.names)
         self.publish_status = bool(params["publish_safety_status"])
         qos = command_qos(params["command_qos_depth"])
         self._command_pub = node.create_publisher(self.encoder.msg_type, COMMAND_TOPIC, qos)
@@ -152,38 +174,47 @@ class SafetySide:
         """Diagnostic records of the safety half."""
         return self.diagnostics.records(now_s, include_inputs=include_inputs)
 
-    def prepare(self, changes: Mapping[str, Any], values: Mapping[str, Any]) -> Callable[[], None]:
-        """Check parameter changes and load a new safety config; return the commit step.
+    def prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
+        """Check new settings (not ``safety_config``); return the commit step.
 
         Nothing changes until the returned function is called (see ``PolicySide.prepare``).
 
         Raises:
-            LiquidControllerError: the new config cannot be loaded, has another number of
-                actuators, or its names do not fit the command type.
+            LiquidControllerError: invalid settings.
         """
-        config, safety_filter, guard = self.config, None, None
-        if "safety_config" in changes:
-            config, safety_filter, guard = load_safety(values["safety_config"])
-            if config.actuators.size != self.runner.size:
-                raise ConfigError(
-                    "safety_config",
-                    values["safety_config"],
-                    f"a config with {self.runner.size} actuators, as the running one",
-                )
-        encoder = CommandEncoder(self.encoder.command_type, config.actuators.names)
-        new_runner_config = runner_config(values, config)
+        new_runner_config = runner_config(values, self.config)
         publish_status = bool(values["publish_safety_status"])
 
         def commit() -> None:
-            if safety_filter is not None and guard is not None:
-                self.runner.replace_filter(safety_filter, guard)
-                self.config = config
-                self.encoder = encoder
             if new_runner_config != self.runner.config:
                 self.runner.reconfigure(new_runner_config)
             self.publish_status = publish_status
 
         return commit
+
+    def load(self, value: str) -> LoadedSafety:
+        """Load the config of a ``safety_config`` change and check that it fits (off-thread).
+
+        Raises:
+            LiquidControllerError: it cannot be loaded, has another number of actuators, or
+                its names do not fit the command type.
+        """
+        loaded = load_safety(value, self.encoder.command_type)
+        if loaded.config.actuators.size != self.runner.size:
+            raise ConfigError(
+                "safety_config",
+                value,
+                f"a config with {self.runner.size} actuators, as the running one",
+            )
+        return loaded
+
+    def swap(self, loaded: LoadedSafety, values: Mapping[str, Any]) -> None:
+        """Put a loaded config in force, with the runner settings from ``values``."""
+        self.runner.replace_filter(loaded.filter, loaded.guard)
+        self.config, self.encoder = loaded.config, loaded.encoder
+        new_runner_config = runner_config(values, loaded.config)
+        if new_runner_config != self.runner.config:
+            self.runner.reconfigure(new_runner_config)
 
 
 class SafeCommandOnFailure:

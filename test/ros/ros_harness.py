@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import rclpy
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -232,15 +234,42 @@ class RosTestNode:
         Returns:
             One ``rcl_interfaces/SetParametersResult`` per parameter (``successful``, ``reason``).
         """
-        from rcl_interfaces.srv import SetParameters
-
-        request = SetParameters.Request(
-            parameters=[Parameter(name, value=v).to_parameter_msg() for name, v in values.items()]
-        )
         response = self.call_service(
-            SetParameters, f"{node_name}/set_parameters", request, timeout_s=timeout_s
+            SetParameters,
+            f"{node_name}/set_parameters",
+            _set_parameters_request(values),
+            timeout_s=timeout_s,
         )
         return list(response.results)
+
+    def set_parameters_async(
+        self, node_name: str, values: Mapping[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Any:
+        """Send a ``set_parameters`` request without waiting for the answer; return its future.
+
+        For requests whose answer may take long (or never come, if the node blocks).
+        """
+        client = self.node.create_client(SetParameters, f"{node_name}/set_parameters")
+        self.wait_for(
+            client.service_is_ready, timeout_s=timeout_s, what=f"{node_name}/set_parameters"
+        )
+        return client.call_async(_set_parameters_request(values))
+
+    def get_parameter(
+        self, node_name: str, name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Any:
+        """Return the value of parameter ``name`` of node ``node_name`` (fully qualified)."""
+        request = GetParameters.Request(names=[name])
+        (value,) = self.call_service(
+            GetParameters, f"{node_name}/get_parameters", request, timeout_s=timeout_s
+        ).values
+        return Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+
+
+def _set_parameters_request(values: Mapping[str, Any]) -> SetParameters.Request:
+    return SetParameters.Request(
+        parameters=[Parameter(name, value=v).to_parameter_msg() for name, v in values.items()]
+    )
 
 
 def format_parameter(value: Any) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from liquid_controller.msg import SafetyStatus
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.srv import GetParameters, SetParametersAtomically
+from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.parameter import Parameter
 from std_msgs.msg import Float64MultiArray
 
@@ -182,19 +183,63 @@ def test_bad_parameters_are_rejected_with_the_reason_and_nothing_changes(ros_nod
     result = set_atomically(ros_node, {"input_timeout_s": 0.5, "command_type": "twist"})
     assert not result.successful
     assert "read-only" in result.reason and "command_type" in result.reason
-    assert get_parameter(ros_node, "input_timeout_s") == TIMEOUT_S  # all or nothing
-    (result,) = ros_node.set_parameters(f"/{NODE}", {"safety_config": "/nonexistent/safety.yaml"})
-    assert not result.successful and "/nonexistent/safety.yaml" in result.reason
+    assert ros_node.get_parameter(f"/{NODE}", "input_timeout_s") == TIMEOUT_S  # all or nothing
     # Still running on the old settings, and a good change is accepted.
-    (result,) = ros_node.set_parameters(f"/{NODE}", {"input_timeout_s": 0.3})
+    (result,) = ros_node.set_parameters(f"/{NODE}", {"publish_safety_status": False})
     assert result.successful, result.reason
-    assert get_parameter(ros_node, "input_timeout_s") == 0.3
+    assert ros_node.get_parameter(f"/{NODE}", "publish_safety_status") is False
 
 
-def get_parameter(ros_node, name):
-    request = GetParameters.Request(names=[name])
-    (value,) = ros_node.call_service(GetParameters, f"/{NODE}/get_parameters", request).values
-    return Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+def no_reader(path):
+    """Whether nobody has ``path`` (a FIFO) open for reading."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError as err:
+        if err.errno == errno.ENXIO:
+            return True
+        raise
+    return False
+
+
+def test_safety_limits_cannot_be_widened_at_run_time_by_default(
+    ros_node, filter_node, write_safety_config, tmp_path
+):
+    commands = ros_node.subscribe(COMMANDS, Float64MultiArray)
+    permissive = tmp_path / "permissive.yaml"  # the issue's remote change: limits of 1000
+    permissive.write_text(SAFETY_YAML.replace(str(EFFORT_MAX), "1000.0"))
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+
+    def assert_rejected(name, value):
+        (result,) = ros_node.set_parameters(f"/{NODE}", {name: value})
+        assert not result.successful, name
+        assert result.reason.startswith(f"{name}: ") and "safety limit" in result.reason
+        assert "allow_runtime_safety_changes:=true" in result.reason
+        assert ros_node.get_parameter(f"/{NODE}", name) != value
+
+    def assert_accepted(name, value):  # tightening a limit is always accepted
+        (result,) = ros_node.set_parameters(f"/{NODE}", {name: value})
+        assert result.successful, f"{name}: {result.reason}"
+
+    for name, value in [
+        ("safety_config", str(permissive)),
+        ("safety_config", str(fifo)),
+        ("input_timeout_s", 5.0),
+        ("rate_hz", 1.0),
+    ]:
+        assert_rejected(name, value)
+    assert no_reader(fifo)  # rejected without the file being opened
+    assert_accepted("input_timeout_s", 0.15)
+    assert_accepted("rate_hz", 60.0)
+    # Still the start-up limits: a large nominal is clipped to EFFORT_MAX.
+    feed(ros_node, [500.0, -500.0])
+    ros_node.wait_for(
+        lambda: bool(commands.messages) and list(commands.messages[-1].data) == [2.0, -2.0],
+        what="the nominal clipped to the start-up limits",
+    )
+    assert all(within_limits(m.data) for m in commands.messages)
+    assert_accepted("require_joint_state", True)
+    assert_rejected("require_joint_state", False)
 
 
 def test_shutdown_publishes_the_safe_command(ros_node, filter_node):
