@@ -216,18 +216,17 @@ def _limit_stationary(stationary: BoolArray, max_ticks: int) -> BoolArray:
     return keep
 
 
-def _runs(labels: npt.NDArray[np.intp], keep: BoolArray) -> list[tuple[int, int, int]]:
-    """Return ``(label, start, stop)`` of runs of equal labels among the kept rows.
-
-    ``start`` and ``stop`` are positions in ``np.flatnonzero(keep)``.
-    """
-    kept = labels[keep]
-    if not len(kept):
+def _runs(labels: npt.NDArray[np.intp], keep: BoolArray) -> list[tuple[int, npt.NDArray[np.intp]]]:
+    """Return ``(label, rows)`` for each run of equal labels among the kept rows."""
+    rows = np.flatnonzero(keep)
+    if not len(rows):
         return []
+    kept = labels[rows]
     edges = np.flatnonzero(np.diff(kept)) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [len(kept)]])
-    return [(int(kept[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+    return [
+        (int(run[0]), part)
+        for run, part in zip(np.split(kept, edges), np.split(rows, edges), strict=True)
+    ]
 
 
 def _bin_cap(counts: dict[int, int], fraction: float) -> int:
@@ -256,18 +255,17 @@ def _rebalance(
         return
     cap = _bin_cap(counts, fraction)
     runs = [
-        (label, episode, start, stop)
+        (label, episode, rows)
         for episode, (labels_e, keep) in enumerate(zip(labels, keeps, strict=True))
-        for label, start, stop in _runs(labels_e, keep)
+        for label, rows in _runs(labels_e, keep)
         if counts[label] > cap
     ]
     rng = np.random.default_rng(seed)
     for position in rng.permutation(len(runs)):
-        label, episode, start, stop = runs[position]
+        label, episode, rows = runs[position]
         excess = counts[label] - cap
         if excess <= 0:
             continue
-        rows = np.flatnonzero(keeps[episode])[start:stop]
         dropped = rows[max(len(rows) - excess, 0) :]
         keeps[episode][dropped] = False
         counts[label] -= len(dropped)
