@@ -8,8 +8,14 @@ import json
 import math
 from pathlib import Path
 
+from liquid_controller.cli.arguments import bounded_float, bounded_int, output_file
+from liquid_controller.errors import LiquidControllerError
+
 DEFAULT_MODEL = "resource/default_policy.npz"
 DEFAULT_SAFETY_CONFIG = "config/safety.yaml"
+MAX_SECONDS = 3600.0
+"""Longest simulated run: an hour at 50 Hz takes a few minutes of compute here."""
+MAX_RATE_HZ = 1000.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,18 +35,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--safety-config", type=Path, help=f"safety filter YAML (default: {DEFAULT_SAFETY_CONFIG})"
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="simulated time (default 10)")
-    parser.add_argument("--rate-hz", type=float, default=50.0, help="control rate (default 50)")
-    parser.add_argument("--seed", type=int, default=0, help="start pose and sensor noise seed")
+    parser.add_argument(
+        "--seconds",
+        type=bounded_float(0.0, MAX_SECONDS, low_inclusive=False),
+        default=10.0,
+        help=f"simulated time, at most {MAX_SECONDS:g} s (default 10)",
+    )
+    parser.add_argument(
+        "--rate-hz",
+        type=bounded_float(0.0, MAX_RATE_HZ, low_inclusive=False),
+        default=50.0,
+        help=f"control rate in (0, {MAX_RATE_HZ:g}] Hz (default 50)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=bounded_int(0, 2**32 - 1),
+        default=0,
+        help="start pose and sensor noise seed, 0 to 2**32-1 (default 0)",
+    )
     parser.add_argument(
         "--dropout",
-        type=float,
+        type=bounded_float(0.0, MAX_SECONDS),
         nargs=2,
         metavar=("START_S", "DURATION_S"),
         default=(4.0, 0.5),
         help="camera silent from START_S for DURATION_S seconds (default 4 0.5; 0 0 for none)",
     )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    parser.add_argument(
+        "--json",
+        type=output_file,
+        metavar="FILE",
+        help="also write the report as JSON (its folder must exist)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -70,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"safety config  {safety_config}")
     print(_format(report, dropout))
     if args.json is not None:
-        args.json.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
+        try:
+            args.json.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
+        except OSError as err:
+            raise LiquidControllerError(
+                f"--json {args.json}: cannot write the report ({err})"
+            ) from None
         print(f"report written to {args.json}")
     return 0 if report.commands_within_limits and report.commands_finite else 1
 
