@@ -34,16 +34,15 @@ viscous damping :math:`d_i` in 1/s): :math:`\ddot q_i = u_i / I_i - d_i \dot q_i
 
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from liquid_controller.errors import ConfigError, ObservationError
+from liquid_controller.errors import ObservationError
 from liquid_controller.safety.config import BarrierConfig, BarrierKind
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
     "BarrierTerms",
     "JointBarrierRows",
     "class_k_coefficients",
-    "load_function",
     "read_joint_state",
     "real_array",
 ]
@@ -72,12 +70,14 @@ class BarrierTerms(NamedTuple):
 
 
 class BarrierFunction(Protocol):
-    """A plug-in barrier: ``module:function`` in ``barriers[i].function``.
+    """A plug-in barrier, registered by name (see :mod:`.plugins`) in ``barriers[i].function``.
 
-    Called once per filter tick with the state mapping and the entry's ``params``; must
-    return :class:`BarrierTerms` with exactly ``rows`` rows, ``n`` columns in ``G`` and
-    ``relative_degree`` columns in ``derivatives``. Non-finite values make the filter fall
-    back to its safe command; wrong shapes raise :class:`ConfigError`.
+    Called once at load on the config's ``nominal_state`` (it must then return finite terms
+    of the right shapes, or the load fails) and once per filter tick with the state mapping
+    and the entry's ``params``; must return :class:`BarrierTerms` with exactly ``rows``
+    rows, ``n`` columns in ``G`` and ``relative_degree`` columns in ``derivatives``. At run
+    time, non-finite values or an ``ArithmeticError`` make the filter fall back to its safe
+    command; wrong shapes raise :class:`ConfigError`.
     """
 
     def __call__(self, state: Mapping[str, Any], params: Mapping[str, Any]) -> BarrierTerms:
@@ -96,19 +96,6 @@ def class_k_coefficients(gains: Sequence[float] | FloatArray) -> FloatArray:
     """
     poly = np.poly(-np.asarray(gains, dtype=np.float64))  # highest order first, leading 1
     return np.ascontiguousarray(poly[:0:-1], dtype=np.float64)
-
-
-def load_function(key: str, ref: str) -> Callable[..., Any]:
-    """Import ``module:function``; raise :class:`ConfigError` naming ``key`` if it fails."""
-    module_name, _, attr = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ConfigError(key, ref, f"an importable module ({err})") from None
-    function = getattr(module, attr, None)
-    if not callable(function):
-        raise ConfigError(key, ref, f"a callable named {attr!r} in module {module_name!r}")
-    return function  # type: ignore[no-any-return]
 
 
 def real_array(field: str, value: Any) -> FloatArray:

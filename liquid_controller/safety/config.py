@@ -13,18 +13,23 @@ Schema (``config/safety.yaml`` is the commented example)::
       rate_max: [40.0, 40.0]        # optional, effort units per second
     force_limits:                   # optional, hard rows: lower <= A @ u <= upper
       - {name: traction, A: [[10.0, 10.0]], lower: [-12.0], upper: [12.0]}
-      - {name: ee, function: "pkg.mod:rows", rows: 3, params: {...}}   # state-dependent
+      - {name: ee, function: ee_rows, rows: 3, params: {...}}   # state-dependent, plug-in
     barriers:                       # optional state barriers, see barriers.py
       - {name: wheel_speed, type: joint_velocity, joints: [left_wheel, right_wheel],
          lower: [-20, -20], upper: [20, 20], inertia: [0.05, 0.05], damping: [0.0, 0.0],
          class_k: [10.0], hard: false}
-      - {name: lane, type: plugin, function: "pkg.mod:lane", rows: 1, relative_degree: 1,
+      - {name: lane, type: plugin, function: lane, rows: 2, relative_degree: 1,
          class_k: [2.0], params: {...}}
+    nominal_state: {lateral_position: 0.0}   # optional, what plug-ins are trial-called on
     weights: [1.0, 1.0]             # optional, diagonal of W (default ones)
     slack_weight: 1.0e4             # optional, rho: cost of soft-barrier slack
     fallback: zero                  # zero | hold : the safe command
     timing: {period_s: 0.01, max_dt_s: 0.1}   # optional, see filter.py
     solver: daqp                    # optional, a backend registered in qp.py
+
+``function`` values are plug-in names registered in an entry-point group, never import
+paths (see plugins.py). ``nominal_state`` is a state the plug-ins are called on once at
+load (joint arrays default to zeros); each value is a number or a list of numbers.
 """
 
 from __future__ import annotations
@@ -84,7 +89,7 @@ class BarrierKind(enum.Enum):
     JOINT_VELOCITY = "joint_velocity"
     """Joint velocity limits: CBF, relative degree 1."""
     PLUGIN = "plugin"
-    """A user function ``module:function`` returning barrier terms for a state."""
+    """A registered plug-in function returning barrier terms for a state."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,8 @@ class ForceLimitConfig:
     lower: tuple[float, ...] | None = None
     upper: tuple[float, ...] | None = None
     function: str | None = None
-    """``module:function`` returning ``(A, lower, upper)`` for a state (see constraints.py)."""
+    """Registered plug-in name (``liquid_controller.force_limits`` group, see plugins.py)
+    of a function returning ``(A, lower, upper)`` for a state."""
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -123,7 +129,8 @@ class BarrierConfig:
 
     For the built-in joint barriers, ``joints`` indexes the actuators (command order) and
     ``lower``/``upper``/``inertia``/``damping`` have one entry per listed joint. For
-    plug-ins, ``function``, ``rows``, ``relative_degree`` and ``params`` are used.
+    plug-ins, ``function`` (a name registered in the ``liquid_controller.barriers``
+    entry-point group, see plugins.py), ``rows``, ``relative_degree`` and ``params``.
     """
 
     name: str
@@ -164,6 +171,8 @@ class SafetyConfig:
     fallback: FallbackMode = FallbackMode.ZERO
     timing: TimingConfig = TimingConfig()
     solver: str = "daqp"
+    nominal_state: Mapping[str, float | tuple[float, ...]] = field(default_factory=dict)
+    """A state plug-ins are trial-called on at load (joint arrays default to zeros)."""
 
     @property
     def size(self) -> int:
@@ -243,14 +252,6 @@ def _name(key: str, value: Any) -> str:
     return value
 
 
-def _function_ref(key: str, value: Any) -> str:
-    text = _name(key, value)
-    module, _, attr = text.partition(":")
-    if not module or not attr:
-        raise ConfigError(key, value, "'module:function', e.g. 'my_robot.barriers:lane'")
-    return text
-
-
 def _count(key: str, value: Any, maximum: int, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise ConfigError(key, value, f"an integer in [{minimum}, {maximum}]")
@@ -318,7 +319,7 @@ def _parse_force_limit(index: int, data: Any, limits: ActuatorLimits) -> ForceLi
         return ForceLimitConfig(
             name=name,
             rows=_count(f"{key}.rows", entry["rows"], MAX_ROWS),
-            function=_function_ref(f"{key}.function", entry["function"]),
+            function=_name(f"{key}.function", entry["function"]),
             params=dict(_mapping(f"{key}.params", entry.get("params", {}))),
         )
     _check_keys(key, entry, ("name", "A", "lower", "upper"), ())
@@ -386,7 +387,7 @@ def _parse_barrier(index: int, data: Any, limits: ActuatorLimits) -> BarrierConf
             kind=kind,
             class_k=_positives(f"{key}.class_k", entry["class_k"], degree),
             hard=_parse_hard(key, entry),
-            function=_function_ref(f"{key}.function", entry["function"]),
+            function=_name(f"{key}.function", entry["function"]),
             rows=_count(f"{key}.rows", entry["rows"], MAX_ROWS),
             relative_degree=degree,
             params=dict(_mapping(f"{key}.params", entry.get("params", {}))),
@@ -445,6 +446,7 @@ def _parse_timing(data: Any) -> TimingConfig:
 
 _TOP_REQUIRED = ("actuators",)
 _TOP_OPTIONAL = (
+    "nominal_state",
     "force_limits",
     "barriers",
     "weights",
@@ -453,6 +455,22 @@ _TOP_OPTIONAL = (
     "timing",
     "solver",
 )
+
+
+def _parse_nominal_state(data: Any, n: int) -> dict[str, float | tuple[float, ...]]:
+    section = _mapping("nominal_state", data)
+    state: dict[str, float | tuple[float, ...]] = {}
+    for name, value in section.items():
+        key = f"nominal_state.{name}"
+        if not isinstance(name, str):
+            raise ConfigError(key, name, "a state key (a string)")
+        if name in ("joint_position", "joint_velocity"):
+            state[name] = _numbers(key, value, n)
+        elif isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            state[name] = _number(key, value)
+        else:
+            state[name] = _numbers(key, value)
+    return state
 
 
 def parse_config(data: Any) -> SafetyConfig:
@@ -491,6 +509,7 @@ def parse_config(data: Any) -> SafetyConfig:
         fallback=_enum("fallback", top.get("fallback", "zero"), FallbackMode),
         timing=_parse_timing(top.get("timing", {})),
         solver=solver,
+        nominal_state=_parse_nominal_state(top.get("nominal_state", {}), limits.size),
     )
 
 

@@ -54,10 +54,10 @@ from liquid_controller.safety.barriers import (
     BarrierTerms,
     JointBarrierRows,
     class_k_coefficients,
-    load_function,
     read_joint_state,
 )
 from liquid_controller.safety.config import BarrierKind, SafetyConfig
+from liquid_controller.safety.plugins import PluginKind, resolve_plugin
 from liquid_controller.safety.qp import QPProblem
 
 __all__ = ["ConstraintBuilder", "ForceRows", "RateWindow"]
@@ -85,6 +85,7 @@ class ForceRows(NamedTuple):
 
 class _Plugin(NamedTuple):
     key: str
+    name: str
     function: Callable[..., Any]
     rows: int
     degree: int
@@ -138,8 +139,8 @@ class ConstraintBuilder:
         for i, entry in enumerate(config.force_limits):
             key = f"force_limits[{i}].function"
             if entry.function is not None:
-                fn = load_function(key, entry.function)
-                blocks.append(_Plugin(key, fn, entry.rows, 0, entry.params))
+                fn = resolve_plugin(key, PluginKind.FORCE_LIMIT, entry.function)
+                blocks.append(_Plugin(key, entry.function, fn, entry.rows, 0, entry.params))
             else:
                 assert entry.A is not None and entry.lower is not None and entry.upper is not None
                 blocks.append((np.array(entry.A), np.array(entry.lower), np.array(entry.upper)))
@@ -166,10 +167,13 @@ class ConstraintBuilder:
             if barrier.kind is BarrierKind.PLUGIN:
                 assert barrier.function is not None
                 key = f"barriers[{index}].function"
-                fn = load_function(key, barrier.function)
+                fn = resolve_plugin(key, PluginKind.BARRIER, barrier.function)
                 plugins.append(
-                    _Plugin(key, fn, barrier.rows, barrier.relative_degree, barrier.params)
-                )
+                    _Plugin(
+                        key, barrier.function, fn, barrier.rows, barrier.relative_degree,
+                        barrier.params,
+                    )
+                )  # fmt: skip
                 row_barrier += [index] * barrier.rows
                 barrier_names += [
                     barrier.name if barrier.rows == 1 else f"{barrier.name}[{r}]"
@@ -205,6 +209,74 @@ class ConstraintBuilder:
         self.joint_bound = (np.ascontiguousarray(P[:, :n]), np.ascontiguousarray(P[:, n:]), offset)
         """``(Pq, Pv, p)``: with the default gains and no plug-ins, the barrier bounds are
         ``b = Pq @ joint_position + Pv @ joint_velocity + p`` (the filter's fast path)."""
+        self._trial_plugins(config.nominal_state)
+
+    # ------------------------------------------------------------------ plug-ins
+
+    def _force_terms(self, plugin: _Plugin, state: Mapping[str, Any]) -> tuple[FloatArray, ...]:
+        """Return ``(F, lower, upper)`` of a force-limit function at ``state``, shape-checked."""
+        a, lo, hi = plugin.function(state, plugin.params)
+        return (
+            _checked(plugin.key, a, (plugin.rows, self.n)),
+            _checked(plugin.key, lo, (plugin.rows,)),
+            _checked(plugin.key, hi, (plugin.rows,)),
+        )
+
+    def _barrier_terms(self, plugin: _Plugin, state: Mapping[str, Any]) -> tuple[FloatArray, ...]:
+        """Return ``(G, drift, derivatives)`` of a plug-in barrier at ``state``, shape-checked."""
+        terms = plugin.function(state, plugin.params)
+        return (
+            _checked(plugin.key, terms.G, (plugin.rows, self.n)),
+            _checked(plugin.key, terms.drift, (plugin.rows,)),
+            _checked(plugin.key, terms.derivatives, (plugin.rows, plugin.degree)),
+        )
+
+    def _trial_plugins(self, nominal: Mapping[str, Any]) -> None:
+        """Call every plug-in once on the nominal state; fail the load if one misbehaves.
+
+        Raises:
+            ConfigError: naming the plug-in's key, if it raises, returns wrong shapes or
+                non-finite terms (bounds may be infinite, not NaN or crossed).
+        """
+        state: dict[str, Any] = {
+            "joint_position": np.zeros(self.n),
+            "joint_velocity": np.zeros(self.n),
+        }
+        state.update({k: np.array(v) if isinstance(v, tuple) else v for k, v in nominal.items()})
+        for block in self._force_blocks:
+            if isinstance(block, _Plugin):
+                F, lower, upper = self._trial(block, state, self._force_terms)
+                if not np.isfinite(F).all() or not (lower <= upper).all():
+                    raise ConfigError(
+                        block.key, block.name, "finite rows with lower <= upper at the nominal "
+                        f"state (got A {F.tolist()}, bounds {lower.tolist()}, {upper.tolist()})",
+                    )  # fmt: skip
+        for plugin in self._plugins:
+            terms = self._trial(plugin, state, self._barrier_terms)
+            if not all(np.isfinite(array).all() for array in terms):
+                raise ConfigError(
+                    plugin.key, plugin.name,
+                    f"finite terms at the nominal state (got {[a.tolist() for a in terms]})",
+                )  # fmt: skip
+
+    @staticmethod
+    def _trial(
+        plugin: _Plugin,
+        state: Mapping[str, Any],
+        terms: Callable[[_Plugin, Mapping[str, Any]], tuple[FloatArray, ...]],
+    ) -> tuple[FloatArray, ...]:
+        """Return ``terms(plugin, state)``; whatever the plug-in raises is a ConfigError."""
+        try:
+            with np.errstate(all="ignore"):
+                return terms(plugin, state)
+        except ConfigError:
+            raise
+        except Exception as err:  # fail the load, not a control tick
+            raise ConfigError(
+                plugin.key, plugin.name, "a plug-in that evaluates on the nominal state "
+                f"(keys {sorted(state)}; add what it reads under nominal_state); "
+                f"it raised {type(err).__name__}: {err}",
+            ) from None  # fmt: skip
 
     # ------------------------------------------------------------------ sizes
 
@@ -277,10 +349,10 @@ class ConstraintBuilder:
         F, lower, upper = [np.zeros((0, self.n))], [np.zeros(0)], [np.zeros(0)]
         for block in self._force_blocks:
             if isinstance(block, _Plugin):
-                a, lo, hi = block.function(state, block.params)
-                F.append(_checked(block.key, a, (block.rows, self.n)))
-                lower.append(_checked(block.key, lo, (block.rows,)))
-                upper.append(_checked(block.key, hi, (block.rows,)))
+                a, lo, hi = self._force_terms(block, state)
+                F.append(a)
+                lower.append(lo)
+                upper.append(hi)
             else:
                 F.append(block[0])
                 lower.append(block[1])
@@ -314,12 +386,10 @@ class ConstraintBuilder:
             drift.append(joint.drift)
             derivatives.append(self._pad(joint.derivatives[:, : self.degree_max]))
         for plugin in self._plugins:
-            terms = plugin.function(state, plugin.params)
-            G.append(_checked(plugin.key, terms.G, (plugin.rows, self.n)))
-            drift.append(_checked(plugin.key, terms.drift, (plugin.rows,)))
-            derivatives.append(
-                self._pad(_checked(plugin.key, terms.derivatives, (plugin.rows, plugin.degree)))
-            )
+            g, d, h = self._barrier_terms(plugin, state)
+            G.append(g)
+            drift.append(d)
+            derivatives.append(self._pad(h))
         if not G:
             return BarrierTerms(np.zeros((0, self.n)), np.zeros(0), np.zeros((0, self.degree_max)))
         return BarrierTerms(np.vstack(G), np.concatenate(drift), np.vstack(derivatives))

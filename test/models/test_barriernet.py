@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,9 @@ from liquid_controller.models.barriernet import (
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.models.qp_layer import QPSolveError
 from liquid_controller.runtime.spec import MIN_BARRIER_GAIN
-from liquid_controller.safety import class_k_coefficients, load_config, parse_config, solve
+from liquid_controller.safety import class_k_coefficients, load_config, parse_config, plugins, solve
 from liquid_controller.safety.filter import SafetyFilter
+from liquid_controller.safety.plugins import PluginKind
 from liquid_controller.safety.reference import ReferenceQP
 
 F64 = torch.float64
@@ -83,18 +85,24 @@ PLUGIN_SOURCE = textwrap.dedent(
 def plugin_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     (tmp_path / "bn_test_plugins.py").write_text(PLUGIN_SOURCE)
     monkeypatch.syspath_prepend(str(tmp_path))
+    registry = (  # as a package's entry points would register them
+        EntryPoint("bn_traction", "bn_test_plugins:traction", plugins.FORCE_LIMIT_GROUP),
+        EntryPoint("bn_lane", "bn_test_plugins:lane", plugins.BARRIER_GROUP),
+    )
+    in_group = {kind: tuple(p for p in registry if p.group == kind.value) for kind in PluginKind}
+    monkeypatch.setattr(plugins, "available_plugins", in_group.__getitem__)
     config = {key: value for key, value in WHEELS.items() if key != "actuators"}
     config["actuators"] = {k: v for k, v in WHEELS["actuators"].items() if k != "rate_max"}
     config["force_limits"] = [
         *WHEELS["force_limits"],
-        {"name": "grip", "function": "bn_test_plugins:traction", "rows": 1},
+        {"name": "grip", "function": "bn_traction", "rows": 1},
     ]
     config["barriers"] = [
         *WHEELS["barriers"],
         {
             "name": "lane",
             "type": "plugin",
-            "function": "bn_test_plugins:lane",
+            "function": "bn_lane",
             "rows": 1,
             "relative_degree": 2,
             "class_k": [1.0, 2.0],
@@ -102,6 +110,7 @@ def plugin_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
             "hard": False,
         },
     ]
+    config["nominal_state"] = {"pose": [0.0, 0.0]}
     return config
 
 

@@ -99,6 +99,17 @@ def test_package_imports_from_the_install_space_without_torch(install_prefix, mo
     assert Path(module.__file__).is_relative_to(install_prefix), module.__file__
 
 
+def test_install_space_registers_the_safety_plugins_of_pyproject(install_prefix):
+    """The colcon install declares the entry points pip would (cmake/entry_points.cmake)."""
+    from liquid_controller.safety.plugins import PluginKind, available_plugins, resolve_plugin
+
+    (lane,) = [p for p in available_plugins(PluginKind.BARRIER) if p.name == "lane"]
+    assert lane.value == "liquid_controller.safety.lane:lane"
+    assert Path(lane.dist.locate_file("")).is_relative_to(install_prefix)
+    function = resolve_plugin("barriers[0].function", PluginKind.BARRIER, "lane")
+    assert Path(function.__code__.co_filename).is_relative_to(install_prefix)
+
+
 def test_default_paths_resolve_to_installed_files(install_prefix):
     from liquid_controller.ros import paths
 

@@ -130,22 +130,24 @@ def test_read_joint_state_errors() -> None:
         read_joint_state({"joint_position": np.zeros(2), "joint_velocity": np.zeros(3)}, 2)
 
 
-def test_plugin_rows_and_shape_check() -> None:
-    base = {"actuators": {"names": ["x", "y"], "effort_min": [-1, -1], "effort_max": [1, 1]}}
+def test_plugin_rows_and_shape_check(test_plugins: None) -> None:
+    base = {
+        "actuators": {"names": ["x", "y"], "effort_min": [-1, -1], "effort_max": [1, 1]},
+        "nominal_state": {"lateral_position": 0.0},
+    }
     lane = {
         "name": "lane",
         "type": "plugin",
-        "function": "safety_plugin_examples:lane",
-        "rows": 1,
+        "function": "lane",
+        "rows": 2,
         "class_k": [2.0],
-        "params": {"y_max": 1.0, "n": 2},
+        "params": {"y_min": -0.5, "y_max": 1.0, "gain": [1.0, 0.0]},
     }
     builder = ConstraintBuilder(parse_config({**base, "barriers": [lane]}))
     G, b = builder.barrier_rows({"lateral_position": 0.25})
-    # ydot = u0 <= k (y_max - y): -u0 >= -2 * 0.75
-    np.testing.assert_allclose(G, [[-1.0, 0.0]])
-    np.testing.assert_allclose(b, [-1.5])
-    broken = {**lane, "function": "safety_plugin_examples:wrong_shape"}
-    builder = ConstraintBuilder(parse_config({**base, "barriers": [broken]}))
+    # ydot = u0 <= k (y_max - y): -u0 >= -2 * 0.75; u0 >= -k (y - y_min) = -2 * 0.75
+    np.testing.assert_allclose(G, [[-1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(b, [-1.5, -1.5])
+    broken = {**lane, "function": "wrong_shape", "rows": 1}
     with pytest.raises(ConfigError, match=r"barriers\[0\]\.function.*shape \(1, 2\)"):
-        builder.barrier_rows({"lateral_position": 0.0})
+        ConstraintBuilder(parse_config({**base, "barriers": [broken]}))

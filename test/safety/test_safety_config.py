@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import copy
+import sys
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import yaml
 from safety_scenarios import WHEELS
 
 from liquid_controller.errors import ConfigError
+from liquid_controller.safety import plugins
 from liquid_controller.safety.config import (
     MAX_YAML_DEPTH,
     BarrierKind,
@@ -17,6 +20,7 @@ from liquid_controller.safety.config import (
     parse_config,
 )
 from liquid_controller.safety.filter import SafetyFilter
+from liquid_controller.safety.plugins import PluginKind, available_plugins
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,6 +91,7 @@ def test_base_parses_with_defaults() -> None:
         ("barriers.0.damping", [0.0, -1.0], r"barriers\[0\]\.damping\[1\]"),
         ("barriers.0.hard", "yes", r"barriers\[0\]\.hard'.*true or false"),
         ("barriers.0.function", "m:f", r"barriers\[0\]\.function'.*known keys"),
+        ("nominal_state", [0.0], r"'nominal_state'.*a mapping"),
         ("barriers", {"name": "x"}, r"'barriers'.*a list"),
     ],
 )
@@ -124,16 +129,92 @@ def test_force_rows_that_exclude_the_box_together_are_rejected_by_the_filter() -
         SafetyFilter(data)
 
 
-def test_plugin_references_are_checked_at_load() -> None:
-    plugin = {"name": "lane", "type": "plugin", "rows": 1, "class_k": [1.0]}
-    for ref, match in [
-        ("no_colon", r"'module:function'"),
-        ("no_such_module_xyz:f", r"importable module"),
-        ("safety_plugin_examples:not_callable", r"callable named 'not_callable'"),
-    ]:
-        data = with_change("barriers", [{**plugin, "function": ref}])
-        with pytest.raises(ConfigError, match=rf"barriers\[0\]\.function'.*{match}"):
-            SafetyFilter(data)
+PLUGIN = {"name": "p", "type": "plugin", "rows": 1, "class_k": [1.0]}
+
+
+def test_plugins_resolve_only_registered_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_plugins: None
+) -> None:
+    # A module on sys.path with import-time code: a config must not be able to import it.
+    (tmp_path / "side_effect_module.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_suffix('.ran').touch()\n"
+        "def f(state, params): ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for ref in ("os:system", "side_effect_module:f", "subprocess:run"):
+        for section, entry in (
+            ("barriers", {**PLUGIN, "function": ref}),
+            ("force_limits", {"name": "f", "function": ref, "rows": 1}),
+        ):
+            with pytest.raises(ConfigError, match=rf"{section}\[0\]\.function'.*not imported"):
+                SafetyFilter(with_change(section, [entry]))
+    assert not (tmp_path / "side_effect_module.ran").exists()
+    assert "side_effect_module" not in sys.modules
+    # The registered names are listed: the package's own lane plug-in, and the test ones.
+    with pytest.raises(ConfigError, match=r"'liquid_controller\.barriers' \(.*lane.*wrong_shape"):
+        SafetyFilter(with_change("barriers", [{**PLUGIN, "function": "no_such_plugin"}]))
+
+
+def test_the_package_registers_its_lane_plugin() -> None:
+    (point,) = [p for p in available_plugins(PluginKind.BARRIER) if p.name == "lane"]
+    assert point.value == "liquid_controller.safety.lane:lane"
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({**PLUGIN, "function": "not_callable"}, r"a function of \(state, params\)"),
+        ({**PLUGIN, "function": "one_argument"}, r"a function of \(state, params\)"),
+        ({**PLUGIN, "function": "needs_obstacle"}, r"nominal_state.*KeyError.*obstacle_distance"),
+        ({**PLUGIN, "function": "nan_terms"}, r"finite terms at the nominal state"),
+        ({**PLUGIN, "function": "wrong_shape"}, r"shape \(1, 2\)"),
+    ],
+)
+def test_a_broken_barrier_plugin_fails_the_load(test_plugins: None, entry: dict, match: str):
+    with pytest.raises(ConfigError, match=rf"'barriers\[0\]\.function'.*{match}"):
+        SafetyFilter(with_change("barriers", [entry]))
+
+
+def test_a_broken_force_limit_function_fails_the_load(test_plugins: None) -> None:
+    crossed = {"name": "f", "function": "crossed_band", "rows": 1}
+    with pytest.raises(ConfigError, match=r"'force_limits\[0\]\.function'.*lower <= upper"):
+        SafetyFilter(with_change("force_limits", [crossed]))
+    grip = {"name": "f", "function": "sum_band", "rows": 1}
+    with pytest.raises(ConfigError, match=r"'force_limits\[0\]\.function'.*KeyError.*grip"):
+        SafetyFilter(with_change("force_limits", [grip]))
+    data = with_change("force_limits", [grip])
+    data["nominal_state"] = {"grip": 1.0}
+    SafetyFilter(data)
+
+
+def test_the_nominal_state_satisfies_a_plugin(test_plugins: None) -> None:
+    data = with_change("barriers", [{**PLUGIN, "function": "needs_obstacle"}])
+    data["nominal_state"] = {"obstacle_distance": 2.0}
+    SafetyFilter(data)
+    data["nominal_state"] = {"joint_position": [0.0]}
+    with pytest.raises(ConfigError, match=r"'nominal_state\.joint_position'.*list of 2"):
+        parse_config(data)
+    data["nominal_state"] = {"obstacle_distance": "far"}
+    with pytest.raises(ConfigError, match=r"'nominal_state\.obstacle_distance'.*a number"):
+        parse_config(data)
+
+
+def test_a_plugin_registered_twice_or_failing_to_import_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_plugin_module.py").write_text("raise RuntimeError('no driver')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    group = PluginKind.BARRIER.value
+    registry = (
+        EntryPoint("twice", "liquid_controller.safety.lane:lane", group),
+        EntryPoint("twice", "safety_plugin_examples:nan_terms", group),
+        EntryPoint("broken", "broken_plugin_module:f", group),
+    )
+    monkeypatch.setattr(plugins, "available_plugins", lambda kind: registry)
+    with pytest.raises(ConfigError, match=r"registered once.*lane:lane.*nan_terms"):
+        SafetyFilter(with_change("barriers", [{**PLUGIN, "function": "twice"}]))
+    with pytest.raises(ConfigError, match=r"loadable plug-in.*RuntimeError: no driver"):
+        SafetyFilter(with_change("barriers", [{**PLUGIN, "function": "broken"}]))
 
 
 def test_unknown_solver_rejected_by_the_filter() -> None:

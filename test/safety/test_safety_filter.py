@@ -151,28 +151,27 @@ def test_gains_from_a_policy_head_shape_the_barrier() -> None:
 LANE = {
     "name": "lane",
     "type": "plugin",
-    "function": "safety_plugin_examples:lane",
-    "rows": 1,
+    "function": "lane",
+    "rows": 2,
     "class_k": [2.0],
     "hard": True,
-    "params": {"y_max": 1.0, "n": 2},
+    "params": {"y_min": -1.0, "y_max": 1.0, "gain": [1.0, 0.0]},
 }
-"""A hard lane-keeping barrier from the plug-in examples: vy <= 2 (1 - y)."""
+"""The package's lane plug-in, hard, for a point with ydot = vy: vy <= 2 (1 - y)."""
 
 
-def test_plugins_through_the_filter() -> None:
+def test_plugins_through_the_filter(test_plugins: None) -> None:
     config = {
         "actuators": {"names": ["vy", "vx"], "effort_min": [-1, -1], "effort_max": [1, 1]},
-        "force_limits": [
-            {"name": "grip", "function": "safety_plugin_examples:sum_band", "rows": 1}
-        ],
+        "force_limits": [{"name": "grip", "function": "sum_band", "rows": 1}],
         "barriers": [LANE],
+        "nominal_state": {"lateral_position": 0.0, "grip": 1.0},
     }
     f = SafetyFilter(config)
     r = f.filter(np.array([1.0, 0.5]), {"lateral_position": 0.75, "grip": 1.2})
     # lane: vy <= 2 * 0.25 = 0.5; grip: vy + vx <= 1.2
     np.testing.assert_allclose(r.u, [0.5, 0.5], atol=1e-9)
-    assert r.status is FilterStatus.OPTIMAL and set(r.active_constraints) == {"lane"}
+    assert r.status is FilterStatus.OPTIMAL and set(r.active_constraints) == {"lane[0]"}
     r = f.filter(np.array([1.0, 1.0]), {"lateral_position": 0.0, "grip": 1.2})
     np.testing.assert_allclose(r.u, [0.6, 0.6], atol=1e-9)
     assert r.active_constraints == ("grip.upper",)
@@ -212,6 +211,7 @@ def test_joint_and_plugin_barriers_together() -> None:
             },
             LANE,
         ],
+        "nominal_state": {"lateral_position": 0.0},
     }
     f = SafetyFilter(config)
     state = {"joint_position": np.zeros(2), "joint_velocity": np.array([0.0, 0.9]),
@@ -219,7 +219,7 @@ def test_joint_and_plugin_barriers_together() -> None:
     r = f.filter(np.array([1.0, 1.0]), state)
     # lane: vy <= 2 * 0.25 = 0.5; speed: u_x <= 1 * (1 - 0.9) = 0.1
     np.testing.assert_allclose(r.u, [0.5, 0.1], atol=1e-9)
-    assert set(r.active_constraints) == {"lane", "speed.upper[vx]"}
+    assert set(r.active_constraints) == {"lane[0]", "speed.upper[vx]"}
 
 
 def test_type_errors_are_observation_errors() -> None:
@@ -258,6 +258,7 @@ def test_a_plugin_overflowing_on_the_state_falls_back() -> None:
     config = {
         "actuators": {"names": ["vy", "vx"], "effort_min": [-1, -1], "effort_max": [1, 1]},
         "barriers": [LANE],
+        "nominal_state": {"lateral_position": 0.0},
     }
     f = SafetyFilter(config)
     r = f.filter(np.array([0.2, 0.2]), {"lateral_position": 10**400})

@@ -1,0 +1,30 @@
+# Entry points for the colcon install. Safety plug-ins are found through package metadata
+# (importlib.metadata.entry_points, see liquid_controller/safety/plugins.py). A pip install
+# writes pyproject.toml's [project.entry-points."<group>"] sections into its dist-info; here
+# the same sections are copied into the egg-info that rosidl's ament_python_install_package()
+# installs for this package (<name>-<version>-py<X.Y>.egg-info, its naming), so the install
+# space declares the same plug-ins. pyproject.toml stays the one list.
+function(liquid_controller_install_entry_points version)
+  set(_pyproject "${CMAKE_CURRENT_SOURCE_DIR}/pyproject.toml")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_pyproject}")
+  file(STRINGS "${_pyproject}" _lines)
+  set(_text "")
+  set(_in_group FALSE)
+  foreach(_line IN LISTS _lines)
+    if(_line MATCHES "^\\[project\\.entry-points\\.\"([^\"]+)\"\\]")
+      string(APPEND _text "[${CMAKE_MATCH_1}]\n")
+      set(_in_group TRUE)
+    elseif(_line MATCHES "^\\[")
+      set(_in_group FALSE)
+    elseif(_in_group AND _line MATCHES "^([^ =#]+) *= *\"([^\"]+)\"")
+      string(APPEND _text "${CMAKE_MATCH_1} = ${CMAKE_MATCH_2}\n")
+    endif()
+  endforeach()
+  if(_text STREQUAL "")
+    message(FATAL_ERROR "pyproject.toml declares no [project.entry-points.\"...\"] section")
+  endif()
+  set(_file "${CMAKE_CURRENT_BINARY_DIR}/entry_points/entry_points.txt")
+  file(WRITE "${_file}" "${_text}")
+  set(_egg_info "${PROJECT_NAME}-${version}-py${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}")
+  install(FILES "${_file}" DESTINATION "${PYTHON_INSTALL_DIR}/${_egg_info}.egg-info")
+endfunction()
