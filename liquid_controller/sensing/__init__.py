@@ -8,6 +8,7 @@ fault, so a node can drop, count and report a bad message.
 from __future__ import annotations
 
 from liquid_controller.sensing.image import (
+    DEFAULT_MAX_PIXELS,
     RAW_ENCODINGS,
     compressed_image_to_rgb,
     image_to_rgb,
@@ -26,6 +27,7 @@ from liquid_controller.sensing.stamps import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "RAW_ENCODINGS",
     "DtStatus",
     "DtStep",

@@ -14,7 +14,11 @@ Alpha channels are dropped (not composited). Grey images are repeated into
 the three channels.
 
 ``sensor_msgs/CompressedImage`` with JPEG or PNG payloads is decoded with
-Pillow; 16-bit PNGs follow the same ``>> 8`` rule.
+Pillow; 16-bit PNGs follow the same ``>> 8`` rule. A compressed payload is
+small whatever it decodes to (a 230 KB PNG can declare 9000x9000 pixels, 243 MB
+decoded), so the size its header declares is checked against ``max_pixels``
+(default :data:`DEFAULT_MAX_PIXELS`) before anything is decoded. Raw images need
+no such cap: their data already holds every pixel they declare.
 
 The ``data`` field may be ``bytes``, ``bytearray``, ``memoryview``,
 ``array.array('B')`` (rclpy), a list of ints, or a uint8 ``np.ndarray``
@@ -41,6 +45,7 @@ from liquid_controller.errors import ConfigError, MessageConversionError
 from liquid_controller.sensing._fields import get_field, get_int, get_str
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "RAW_ENCODINGS",
     "compressed_image_to_rgb",
     "image_to_rgb",
@@ -214,6 +219,14 @@ def raw_image_to_rgb(msg: object, size: tuple[int, int] | None = None) -> RgbArr
     return _planes_to_rgb(planes, reverse)
 
 
+DEFAULT_MAX_PIXELS = 4096 * 3072
+"""Largest compressed image decoded by default: 12.6 megapixels (38 MB as RGB).
+
+Above every common robot camera (4K UHD is 8.3 MP), below the 9000x9000 bombs
+that take a second and most of a gigabyte to decode in a control callback.
+"""
+
+
 def _decoded_planes(image: PILImage.Image) -> npt.NDArray[np.uint8]:
     """Return a decoded Pillow image of any mode as RGB ``(H, W, 3)`` or grey ``(H, W)``."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -226,7 +239,11 @@ def _decoded_planes(image: PILImage.Image) -> npt.NDArray[np.uint8]:
 
 
 def compressed_image_to_rgb(
-    msg: object, size: tuple[int, int] | None = None, *, jpeg_draft: bool = False
+    msg: object,
+    size: tuple[int, int] | None = None,
+    *,
+    jpeg_draft: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> RgbArray:
     """Decode a JPEG or PNG ``sensor_msgs/CompressedImage`` to RGB, optionally resized.
 
@@ -246,14 +263,16 @@ def compressed_image_to_rgb(
         msg: any object with ``format`` and ``data``.
         size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
         jpeg_draft: decode JPEGs at reduced scale first; ignored for PNG or without ``size``.
+        max_pixels: the largest width x height the header may declare; checked before
+            decoding.
 
     Returns:
         A new ``(height, width, 3)`` uint8 array.
 
     Raises:
         MessageConversionError: a format other than JPEG/PNG (e.g.
-            ``compressedDepth``), bytes that do not decode, or bytes of another
-            codec than the one named.
+            ``compressedDepth``), bytes that do not decode, bytes of another
+            codec than the one named, or a declared size above ``max_pixels``.
         ConfigError: ``size`` is not a pair of integers >= 1.
     """
     fmt = get_str(msg, "format")
@@ -272,6 +291,7 @@ def compressed_image_to_rgb(
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             image = PILImage.open(io.BytesIO(payload.tobytes()), formats=[codec])
+            _check_declared_size(image.size, max_pixels)
             if jpeg_draft and target is not None and codec == "JPEG":
                 image.draft(image.mode, (target[1], target[0]))
             image.load()
@@ -291,8 +311,22 @@ def compressed_image_to_rgb(
     return _planes_to_rgb(planes, reverse=False)
 
 
+def _check_declared_size(width_height: tuple[int, int], max_pixels: int) -> None:
+    width, height = width_height
+    if width * height > max_pixels:
+        raise MessageConversionError(
+            "data",
+            f"the image declares {width}x{height} pixels ({width * height}); expected at "
+            f"most {max_pixels} (max_pixels): not decoded",
+        )
+
+
 def image_to_rgb(
-    msg: object, size: tuple[int, int] | None = None, *, jpeg_draft: bool = False
+    msg: object,
+    size: tuple[int, int] | None = None,
+    *,
+    jpeg_draft: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> RgbArray:
     """Convert a raw or compressed camera message to RGB, optionally resized.
 
@@ -304,6 +338,7 @@ def image_to_rgb(
         msg: the camera message.
         size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
         jpeg_draft: see :func:`compressed_image_to_rgb`; no effect on raw images.
+        max_pixels: see :func:`compressed_image_to_rgb`; no effect on raw images.
 
     Raises:
         MessageConversionError: see the two converters; ``field`` is
@@ -313,7 +348,7 @@ def image_to_rgb(
     if hasattr(msg, "encoding"):
         return raw_image_to_rgb(msg, size)
     if hasattr(msg, "format"):
-        return compressed_image_to_rgb(msg, size, jpeg_draft=jpeg_draft)
+        return compressed_image_to_rgb(msg, size, jpeg_draft=jpeg_draft, max_pixels=max_pixels)
     raise MessageConversionError(
         "encoding",
         f"{type(msg).__name__} has neither 'encoding' (Image) nor 'format' (CompressedImage)",

@@ -14,6 +14,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from liquid_controller.errors import ConfigError, MessageConversionError
 from liquid_controller.sensing import (
+    DEFAULT_MAX_PIXELS,
     RAW_ENCODINGS,
     compressed_image_to_rgb,
     image_to_rgb,
@@ -347,3 +348,20 @@ def test_missing_field_is_named():
     with pytest.raises(MessageConversionError, match="missing on NoStep") as info:
         image_to_rgb(NoStep())
     assert info.value.field == "step"
+
+
+def test_a_compressed_image_larger_than_the_cap_is_refused_before_decoding():
+    # 25 megapixels in a few kB: a 1-bit PNG, past the default cap of 12.6 MP.
+    bomb = encode_with_pillow(PILImage.new("1", (5000, 5000)), "PNG")
+    assert bomb.size < 100_000
+    with pytest.raises(MessageConversionError, match=r"declares 5000x5000 pixels") as info:
+        image_to_rgb(compressed("png", bomb), (66, 200))
+    assert info.value.field == "data"
+    assert str(DEFAULT_MAX_PIXELS) in str(info.value)
+
+
+def test_the_pixel_cap_is_a_parameter_and_admits_images_up_to_it():
+    jpeg = compressed("jpeg", encode_with_pillow(np.zeros((30, 40, 3), np.uint8), "JPEG"))
+    assert compressed_image_to_rgb(jpeg, max_pixels=30 * 40).shape == (30, 40, 3)
+    with pytest.raises(MessageConversionError, match=r"declares 40x30 pixels \(1200\)"):
+        compressed_image_to_rgb(jpeg, max_pixels=30 * 40 - 1)
