@@ -48,7 +48,7 @@ from liquid_controller.train.data_fit import (
 from liquid_controller.train.episodes import DatasetSplits, Episode
 from liquid_controller.train.train_config import ModelConfig, TrainConfig
 from liquid_controller.train.window_model import WindowModel
-from liquid_controller.train.windows import Window, iter_windows, plan_lanes
+from liquid_controller.train.windows import STATE_KEYS, Window, iter_windows, plan_lanes
 
 __all__ = ["TrainResult", "load_training_data", "policy_config_for", "train"]
 
@@ -66,6 +66,7 @@ class TrainResult:
         best_validation_loss: its validation loss.
         history: one metrics row per epoch.
         stopped_early: whether early stopping ended the run.
+        policy: the network after the last epoch (this process's replica).
     """
 
     run_dir: Path
@@ -74,6 +75,7 @@ class TrainResult:
     best_validation_loss: float
     history: list[dict[str, float]]
     stopped_early: bool
+    policy: LiquidPolicy
 
 
 def load_training_data(config: TrainConfig, *, progress: bool = True) -> DatasetSplits:
@@ -113,12 +115,31 @@ def policy_config_for(model: ModelConfig) -> dict[str, Any]:
     return config
 
 
-def _barrier_layer(model: ModelConfig) -> BarrierNetLayer | None:
+def _barrier_layer(model: ModelConfig, splits: DatasetSplits) -> BarrierNetLayer | None:
+    """The BarrierNet layer of ``model.barriernet``, checked to find its joint state in the data."""
     if model.safety_config is None:
         return None
     from liquid_controller.safety.config import load_config
 
-    return BarrierNetLayer(load_config(model.safety_config))
+    layer = BarrierNetLayer(load_config(model.safety_config))
+    names = list(layer.builder.names)
+    if list(splits.action_names) != names:
+        raise ConfigError(
+            "data: action names",
+            list(splits.action_names),
+            f"the actuators {names} of model.barriernet.safety_config (same order)",
+        )
+    if layer.builder.needs_joint_state:
+        for key in STATE_KEYS:
+            fields = splits.vector_fields.get(key)
+            if fields is None or list(fields) != names:
+                raise ConfigError(
+                    f"data: {key}",
+                    None if fields is None else list(fields),
+                    f"the joint states of the actuators {names} "
+                    "(the barriers of model.barriernet.safety_config read them)",
+                )
+    return layer
 
 
 def _build_policy(
@@ -282,7 +303,7 @@ def train(
         raise ConfigError(
             "output.run_dir", str(run_dir), "a new directory (it holds a run: pass --resume)"
         )
-    layer = _barrier_layer(config.model)
+    layer = _barrier_layer(config.model, splits)
     barrier_params = layer.num_gains if layer is not None else 0
     saved: dict[str, Any] | None = None
     if resume:
@@ -428,6 +449,6 @@ def train(
                 break
         if place.is_main and history:
             _plot_losses(run_dir, history)
-        return TrainResult(run_dir, len(history), best_epoch, best, history, stopped)
+        return TrainResult(run_dir, len(history), best_epoch, best, history, stopped, policy)
     finally:
         distributed.teardown(place)
