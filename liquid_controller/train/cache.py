@@ -46,7 +46,8 @@ def cache_key(settings: Mapping[str, Any], bags: Sequence[tuple[str, str]]) -> s
 
 
 def _arrays(episode: Episode) -> dict[str, np.ndarray]:
-    arrays = {"t_s": episode.t_s, "dt_s": episode.dt_s, "action": episode.action}
+    arrays: dict[str, np.ndarray] = {"t_s": episode.t_s, "dt_s": episode.dt_s}
+    arrays["action"] = episode.action
     arrays.update({f"obs.{key}": value for key, value in episode.observations.items()})
     return arrays
 

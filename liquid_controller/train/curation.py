@@ -117,7 +117,8 @@ def _repeated_stretches(episodes: Sequence[Episode], window: int) -> list[BoolAr
 
 
 def _stationary(episode: Episode, config: CurationConfig) -> BoolArray:
-    return np.all(np.abs(episode.action) <= config.stationary_action, axis=1)
+    still: BoolArray = np.all(np.abs(episode.action) <= config.stationary_action, axis=1)
+    return still
 
 
 def curation_statistics(

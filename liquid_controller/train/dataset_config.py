@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -392,7 +393,7 @@ def parse_dataset_config(data: Any, *, base_dir: str | Path = ".") -> DatasetCon
     )
 
 
-def load_dataset_config(path: str | Path) -> DatasetConfig:
+def load_dataset_config(path: str | os.PathLike[str]) -> DatasetConfig:
     """Read and validate a dataset YAML file (relative paths start at its folder).
 
     Raises:

@@ -180,3 +180,8 @@ def test_header_clock_against_receive_clock(tmp_path):
     # due at that tick; on the receive clock it arrives 30 ms later.
     np.testing.assert_allclose(by_header.observations["imu"][0, 0], truth.ax[1], atol=1e-6)
     np.testing.assert_allclose(by_receive.observations["imu"][0, 0], truth.ax[0], atol=1e-6)
+
+
+def test_imu_field_names_match_the_policy_spec():
+    policy = pytest.importorskip("liquid_controller.models.policy")
+    assert policy.IMU_FIELDS == IMU_FIELDS
