@@ -42,6 +42,7 @@ from liquid_controller.errors import ObservationError
 from liquid_controller.runtime.artifact import Artifact
 from liquid_controller.runtime.config import read_bool, read_choice, read_float, read_int
 from liquid_controller.runtime.layers import LSTMMemory, MemoryMixin
+from liquid_controller.runtime.limits import MAX_ODE_UNFOLDS
 
 __all__ = ["LTCRuntime"]
 
@@ -115,7 +116,9 @@ class LTCRuntime(MemoryMixin):
         self.input_size = k = read_int(config, "input_size", where, minimum=1)
         self.state_size = n = read_int(config, "units", where, minimum=1)
         self.motor_size = read_int(config, "motor_size", where, minimum=1)
-        self.ode_unfolds = read_int(config, "ode_unfolds", where, minimum=1)
+        self.ode_unfolds = read_int(
+            config, "ode_unfolds", where, minimum=1, maximum=MAX_ODE_UNFOLDS
+        )
         epsilon = read_float(config, "epsilon", where, default=1e-8)
         implicit = read_bool(config, "implicit_param_constraints", where)
         input_mapping = read_choice(config, "input_mapping", where, _MAPPINGS, default="affine")

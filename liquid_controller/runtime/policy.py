@@ -35,9 +35,10 @@ import numpy.typing as npt
 
 from liquid_controller.errors import CheckpointError, ObservationError
 from liquid_controller.runtime.artifact import Artifact, load_artifact
-from liquid_controller.runtime.config import read_int, read_section
+from liquid_controller.runtime.config import is_finite_number, read_int, read_section
 from liquid_controller.runtime.core import RuntimeCore, build_core
 from liquid_controller.runtime.encoder import ConvLayerSpec, ConvStack
+from liquid_controller.runtime.limits import check_conv_stack
 from liquid_controller.runtime.spec import MIN_BARRIER_GAIN, PolicySpec, PolicyStep
 
 __all__ = ["RuntimePolicy"]
@@ -47,13 +48,9 @@ Array = npt.NDArray[Any]
 
 def _float_list(section: Mapping[str, Any], key: str, where: str, size: int) -> Array:
     value = section.get(key)
-    if (
-        not isinstance(value, list)
-        or len(value) != size
-        or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)
-    ):
+    if not isinstance(value, list) or len(value) != size or not all(map(is_finite_number, value)):
         raise CheckpointError(
-            f"artifact config: '{where}.{key}' is {value!r}; expected {size} finite numbers"
+            f"artifact config: '{where}.{key}' is {str(value)[:80]}; expected {size} finite numbers"
         )
     return np.asarray(value, dtype=np.float64)
 
@@ -76,18 +73,11 @@ class _ImageEncoder:
                 f"artifact config: '{where}.conv_layers' is {layers!r}; "
                 "expected a non-empty list of [out_channels, kernel, stride]"
             )
+        image = (spec.image.height, spec.image.width, spec.image.channels)
+        check_conv_stack(f"{where}.conv_layers", image, layers)  # sizes capped before reading
         channels = spec.image.channels
         specs = []
         for index, layer in enumerate(layers):
-            if (
-                not isinstance(layer, list)
-                or len(layer) != 3
-                or not all(isinstance(v, int) and v >= 1 for v in layer)
-            ):
-                raise CheckpointError(
-                    f"artifact config: '{where}.conv_layers[{index}]' is {layer!r}; "
-                    "expected [out_channels, kernel, stride] positive integers"
-                )
             out_c, kernel, stride = layer
             name = f"encoder.conv{index}"
             weight = artifact.array(f"{name}.weight", (out_c, channels, kernel, kernel))
@@ -99,7 +89,7 @@ class _ImageEncoder:
             raise CheckpointError(f"artifact config: '{where}.image_std' must be > 0, got {std}")
         self.convs = ConvStack(
             specs,
-            (spec.image.height, spec.image.width, spec.image.channels),
+            image,
             input_scale=1.0 / (255.0 * std),
             input_offset=-mean / std,
             dtype=dtype,
@@ -137,6 +127,11 @@ class RuntimePolicy:
                 f"{artifact.source}: artifact kind is {artifact.kind!r}; expected 'policy' "
                 "(load bare cores with liquid_controller.runtime.load_core)"
             )
+        with artifact.naming_source():
+            self._build(artifact, encoder_dtype)
+            artifact.check_all_read()
+
+    def _build(self, artifact: Artifact, encoder_dtype: npt.DTypeLike) -> None:
         self._spec = PolicySpec.from_dict(read_section(artifact.config, "spec", "artifact"))
         spec = self._spec
         policy = read_section(artifact.config, "policy", "artifact")

@@ -16,6 +16,7 @@ Observation keys (all float arrays unless said otherwise):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liquid_controller.errors import CheckpointError, ObservationError
+from liquid_controller.runtime.limits import MAX_IMAGE_CHANNELS, MAX_IMAGE_SIDE, MAX_LAYER_WIDTH
 
 __all__ = [
     "MIN_BARRIER_GAIN",
@@ -156,7 +158,7 @@ class PolicySpec:
             )
         except KeyError as err:
             raise CheckpointError(f"policy spec: missing key {err.args[0]!r}") from None
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise CheckpointError(f"policy spec: malformed value ({err})") from None
         spec.validate()
         return spec
@@ -179,16 +181,38 @@ class PolicySpec:
                         f"policy spec: 'vectors[{v.name}].{key}' has "
                         f"{len(getattr(v, key))} entries; expected {v.size} (one per field)"
                     )
+            for key in ("mean", "std"):
+                for index, number in enumerate(getattr(v, key)):
+                    if not math.isfinite(number):
+                        raise CheckpointError(
+                            f"policy spec: 'vectors[{v.name}].{key}[{index}]' is {number}; "
+                            "expected a finite number"
+                        )
             if any(not s > 0 for s in v.std):
                 raise CheckpointError(
                     f"policy spec: 'vectors[{v.name}].std' must be > 0, got {v.std}"
                 )
-        if self.image is not None and (self.image.height <= 0 or self.image.width <= 0):
-            raise CheckpointError(f"policy spec: 'image' size must be positive, got {self.image}")
-        if self.barrier_params < 0:
-            raise CheckpointError(
-                f"policy spec: 'barrier_params' must be >= 0, got {self.barrier_params}"
-            )
+        if self.image is not None:
+            for key, cap in (
+                ("height", MAX_IMAGE_SIDE),
+                ("width", MAX_IMAGE_SIDE),
+                ("channels", MAX_IMAGE_CHANNELS),
+            ):
+                value = getattr(self.image, key)
+                if not 1 <= value <= cap:
+                    raise CheckpointError(
+                        f"policy spec: 'image.{key}' is {value}; expected an integer in [1, {cap}]"
+                    )
+        sizes = (
+            ("action.names", self.action.size, 1),
+            ("barrier_params", self.barrier_params, 0),
+            ("vectors", sum(v.size for v in self.vectors), 0),
+        )
+        for key, size, minimum in sizes:
+            if not minimum <= size <= MAX_LAYER_WIDTH:
+                raise CheckpointError(
+                    f"policy spec: '{key}' has size {size}; expected {minimum} to {MAX_LAYER_WIDTH}"
+                )
 
     def check_observation(self, obs: Mapping[str, Any]) -> None:
         """Raise :class:`ObservationError` for a missing key, wrong shape or non-finite value."""
