@@ -18,7 +18,15 @@ from liquid_controller import __version__
 from liquid_controller.errors import LiquidControllerError
 
 # Module names under liquid_controller.cli, in the order shown by --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("demo", "init_policy", "export", "bench", "dataset")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "init_policy",
+    "export",
+    "bench",
+    "dataset",
+    "train",
+    "evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
