@@ -14,6 +14,10 @@ change; the control timer keeps commanding with what is in force, polls the load
 period and swaps the result in between two ticks. A load that fails or runs past
 ``load_timeout_s`` is logged, reported on ``/diagnostics`` (ERROR) and the parameter is set
 back to the value in force (a second ``/parameter_events`` entry).
+
+Outsiders: every ``GRAPH_CHECK_PERIOD_S`` (and once at configure) the node lists the
+publishers of the topics it must publish alone (the actuator commands, the nominal) and
+reports any other one as an ERROR on ``/diagnostics`` and in the log, when it appears.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from rclpy.parameter import Parameter
 
 from liquid_controller.control.background_load import BackgroundLoader, LoadOutcome
 from liquid_controller.control.diagnostics import DiagnosticLevel, DiagnosticRecord
+from liquid_controller.control.graph_watch import GraphPublisher, PublisherWatch
 from liquid_controller.control.parameters import FILE_PARAMETERS, ParameterSpec
 from liquid_controller.control.watchdog import FreshnessTransition
 from liquid_controller.ros.messages import diagnostic_array
@@ -39,6 +44,8 @@ from liquid_controller.ros.process import CallbackGuard
 __all__ = ["ControlNode", "log_freshness"]
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
+GRAPH_CHECK_PERIOD_S = 1.0
+"""How often the publishers of the node's exclusive topics are listed (a graph query)."""
 SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
 
@@ -86,6 +93,7 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         self.loader = BackgroundLoader()
         # The file parameters' values whose files are loaded and in force (set by configure).
         self._in_force: dict[str, Any] = {}
+        self._graph_watches: list[PublisherWatch] = []
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
         self._diagnostics_timer = self.create_timer(
             self.params["diagnostics_period_s"],
@@ -122,6 +130,12 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
             self._timer = self.create_timer(
                 1.0 / self.params["rate_hz"], self.guard.wrap("timer", self._timed_tick)
             )
+            own = self.get_fully_qualified_name()
+            self._graph_watches = [
+                PublisherWatch(publisher.topic_name, own, consequence)
+                for publisher, consequence in self._exclusive_publishers()
+            ]
+            self.create_timer(GRAPH_CHECK_PERIOD_S, self.guard.wrap("graph", self._check_graph))
         except Exception as err:  # a bad file: reported, and the node stays unconfigured
             self._configure_error = err
             self.get_logger().error(f"configure failed: {type(err).__name__}: {err}")
@@ -131,6 +145,7 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         self._in_force = {n: self.params[n] for n in FILE_PARAMETERS if n in self.params}
         self._configure_error = None
         self.configured = True
+        self._check_graph()
         self.get_logger().info(f"configured: stepping at {self.params['rate_hz']} Hz once active")
         return SUCCESS
 
@@ -181,6 +196,7 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
             )
         self.stopped = True
         self.configured = False
+        self._graph_watches = []
         self._destroy(self._configured_entities)
         self._configured_entities = []
 
@@ -204,6 +220,13 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
         raise NotImplementedError
 
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
+        raise NotImplementedError
+
+    def _exclusive_publishers(self) -> list[tuple[Any, str]]:
+        """The publishers (made by ``_build``) whose topics this node must publish alone.
+
+        Each with what an outsider's messages on that topic do, for the report.
+        """
         raise NotImplementedError
 
     def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
@@ -297,9 +320,31 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
             + " (still in force)"
         )
 
+    def _check_graph(self) -> None:
+        """List the publishers of the exclusive topics; report outsiders as they appear."""
+        appeared = False
+        for watch in self._graph_watches:
+            publishers = [
+                GraphPublisher(
+                    _qualified(info.node_namespace, info.node_name),
+                    info.topic_type,
+                    "".join(f"{b:02x}" for b in info.endpoint_gid),
+                )
+                for info in self.get_publishers_info_by_topic(watch.topic)
+            ]
+            for outsider in watch.update(publishers):
+                appeared = True
+                self.get_logger().error(
+                    f"another publisher on {watch.topic}: {outsider.describe()}; "
+                    f"{watch.consequence}. Restrict who may publish with SROS2 (README)."
+                )
+        if appeared:
+            self._publish_diagnostics()  # the ERROR record now, not at the next period
+
     def _publish_diagnostics(self) -> None:
         now = self.now_s()
         records = self._records(now) if self.configured else []
+        records += [watch.record(self.get_name()) for watch in self._graph_watches]
         records += [
             self._lifecycle_record(),
             self._callbacks_record(),
@@ -371,6 +416,10 @@ class ControlNode(LifecycleNode):  # type: ignore[misc,unused-ignore]
             f"loading {request.describe()} in the background (at most {timeout_s:g} s); "
             "commanding with the files in force until it is verified"
         )
+
+
+def _qualified(namespace: str, name: str) -> str:
+    return f"{namespace.rstrip('/')}/{name}"
 
 
 def log_freshness(

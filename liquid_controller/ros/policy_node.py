@@ -71,6 +71,9 @@ class PolicyNode(PolicyTriggered, ControlNode):
     def _records(self, now_s: float) -> list[DiagnosticRecord]:
         return self.policy.records(now_s)
 
+    def _exclusive_publishers(self) -> list[tuple[Any, str]]:
+        return [(self._nominal_pub, "the safety filter takes its commands for the policy's")]
+
     def _prepare(self, values: Mapping[str, Any]) -> Callable[[], None]:
         return self.policy.prepare(values)
 

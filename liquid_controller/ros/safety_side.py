@@ -100,6 +100,11 @@ class SafetySide:
         self._status_pub = node.create_publisher(SafetyStatus, "~/safety_status", qos)
 
     @property
+    def command_publisher(self) -> Any:
+        """The actuator command publisher (its topic must have no other publisher)."""
+        return self._command_pub
+
+    @property
     def actuator_names(self) -> tuple[str, ...]:
         """Actuator order of the commands (also the joint order read from joint states)."""
         return tuple(self.config.actuators.names)
@@ -220,12 +225,16 @@ class SafetySide:
 class SafeCommandOnFailure:
     """Mixin, before ``ControlNode``, for nodes owning a :class:`SafetySide` (``self.safety``).
 
-    An exception in a callback, and a shutdown, publish the side's safe command.
+    An exception in a callback, and a shutdown, publish the side's safe command. The
+    command topic is watched for other publishers.
     """
 
     safety: SafetySide
     stopped: bool
     now_s: Callable[[], float]  # ControlNode's node clock
+
+    def _exclusive_publishers(self) -> list[tuple[Any, str]]:
+        return [(self.safety.command_publisher, "its commands reach the actuators unfiltered")]
 
     def _on_callback_error(self, callback_name: str) -> None:
         self.safety.publish_fallback(f"exception in {callback_name}", self.now_s())
