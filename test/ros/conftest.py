@@ -162,7 +162,7 @@ def start_node(
     """Factory that starts installed node executables; they are stopped after the test.
 
     ``start_node(executable, *, node_name=None, namespace=None, params=None, params_file=None,
-    remaps=None, ready_timeout_s=10.0) -> NodeProcess``
+    remaps=None, enclave=None, ready_timeout_s=10.0) -> NodeProcess``
 
     Returns once the node is in the ROS graph. ``node_name`` defaults to the executable's name
     and is what is awaited (pass the real name if the node is called differently). The test may
@@ -178,6 +178,7 @@ def start_node(
         params: Mapping[str, Any] | None = None,
         params_file: Path | None = None,
         remaps: Mapping[str, str] | None = None,
+        enclave: str | None = None,
         ready_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> NodeProcess:
         path = install_prefix / "lib" / PACKAGE / executable
@@ -189,6 +190,7 @@ def start_node(
             params=params,
             params_file=params_file,
             remaps=remaps,
+            enclave=enclave,
         )
         process = start_process(argv, executable)
         expected = (node_name or executable, namespace or "/")

@@ -287,9 +287,12 @@ def ros_arguments(
     params: Mapping[str, Any] | None = None,
     params_file: Path | None = None,
     remaps: Mapping[str, str] | None = None,
+    enclave: str | None = None,
 ) -> list[str]:
     """Build the ``--ros-args ...`` part of a node command line."""
     args = ["--ros-args"]
+    if enclave is not None:
+        args += ["--enclave", enclave]
     if node_name is not None:
         args += ["-r", f"__node:={node_name}"]
     if namespace is not None:
