@@ -32,8 +32,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build or load ``args.config``'s dataset and print what it holds."""
-    from liquid_controller.train.curation import format_statistics
-    from liquid_controller.train.dataset import prepare_dataset
+    from liquid_controller.train.dataset import format_report, prepare_dataset
 
     progress = not (args.json or args.no_progress)
     prepared = prepare_dataset(args.config, progress=progress)
@@ -41,10 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(dict(statistics), indent=2))
         return 0
-    if prepared.cached or not progress:  # a build with progress printed them already
-        print(format_statistics("before curation", statistics["before"]["all"]))
-        if statistics["after"] is not None:
-            print(format_statistics("after curation", statistics["after"]["all"]))
+    if prepared.cached or not progress:  # a build with progress printed it already
+        print(format_report(statistics))
     for name in ("train", "validation", "test"):
         episodes = splits.split(name)
         print(f"{name}: {len(episodes)} episodes, {sum(len(e) for e in episodes)} frames")

@@ -12,6 +12,7 @@ they measure the robot's real distribution), then write the cache entry and map 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,7 +33,7 @@ from liquid_controller.train.episodes import DatasetSplits, Episode
 from liquid_controller.train.recording import NS_PER_S, Recording, read_recording
 from liquid_controller.train.splits import SPLIT_NAMES, split_names
 
-__all__ = ["IMU_FIELDS", "PreparedDataset", "load_dataset", "prepare_dataset"]
+__all__ = ["IMU_FIELDS", "PreparedDataset", "format_report", "load_dataset", "prepare_dataset"]
 
 IMU_FIELDS = (
     "linear_acceleration.x",
@@ -117,29 +118,30 @@ def _statistics(
     return result
 
 
-def _build(
-    config: DatasetConfig, bags: tuple[Path, ...], progress: bool
-) -> tuple[DatasetSplits, str]:
-    """Decode, align, split and curate; return the dataset and the printable statistics."""
+def _build(config: DatasetConfig, bags: tuple[Path, ...], progress: bool) -> DatasetSplits:
+    """Decode, align, split and curate."""
     episodes: list[Episode] = []
     dropped: dict[str, dict[str, int]] = {}
     idle: dict[str, int] = {}
+    damaged: dict[str, str] = {}
     for bag in bags:
         recording = read_recording(bag, config, progress=progress)
         bag_episodes, idle[bag.name] = _episodes(recording, config)
         episodes.extend(bag_episodes)
         dropped[bag.name] = recording.dropped
+        if recording.damage is not None:
+            damaged[bag.name] = recording.damage
     by_name = {e.name: e for e in episodes}
     names = split_names(list(by_name), config.split)
     groups = {split: tuple(by_name[n] for n in names[split]) for split in SPLIT_NAMES}
     bins = ActionBins(episodes, config.curation.action_bins)
     before = _statistics(groups, config, bins)
-    text = [format_statistics("before curation", before["all"])]
     statistics: dict[str, Any] = {
         "before": before,
         "after": None,
         "dropped_non_finite": dropped,
         "idle_ticks": idle,
+        "damaged_bags": damaged,
     }
     if config.curation.subsample:
         groups["train"] = subsample_episodes(
@@ -153,7 +155,6 @@ def _build(
         if not groups["train"]:
             raise DatasetError("curation dropped every train episode; relax the curation options")
         statistics["after"] = _statistics(groups, config, bins)
-        text.append(format_statistics("after curation", statistics["after"]["all"]))
     image_shape = None
     if config.topics.camera is not None:
         image_shape = (config.image.height, config.image.width, 3)
@@ -166,7 +167,19 @@ def _build(
         image_shape=image_shape,
         statistics=statistics,
     )
-    return splits, "\n".join(text)
+    return splits
+
+
+def format_report(statistics: Mapping[str, Any]) -> str:
+    """Return the printable summary of a dataset's statistics: damage, before and after."""
+    lines = [
+        f"bag {name}: damaged, read up to the damage: {where}"
+        for name, where in statistics["damaged_bags"].items()
+    ]
+    lines.append(format_statistics("before curation", statistics["before"]["all"]))
+    if statistics["after"] is not None:
+        lines.append(format_statistics("after curation", statistics["after"]["all"]))
+    return "\n".join(lines)
 
 
 def prepare_dataset(
@@ -195,9 +208,9 @@ def prepare_dataset(
     cached = load_entry(entry)
     if cached is not None:
         return PreparedDataset(cached, entry, True)
-    splits, text = _build(config, bags, progress)
+    splits = _build(config, bags, progress)
     if progress:
-        print(text)
+        print(format_report(splits.statistics))
     inputs = {"settings": settings, "bags": [list(d) for d in digests]}
     entry = write_entry(config.cache_dir, key, splits, inputs)
     loaded = load_entry(entry)

@@ -25,6 +25,7 @@ __all__ = [
     "JOINT_QUANTITIES",
     "TWIST_FIELDS",
     "Clock",
+    "DamagePolicy",
     "CurationConfig",
     "DatasetConfig",
     "ImageConfig",
@@ -52,6 +53,16 @@ class Clock(enum.Enum):
 
 
 CLOCKS = tuple(clock.value for clock in Clock)
+
+
+class DamagePolicy(enum.Enum):
+    """What to do with a bag whose storage file is damaged (e.g. a recording that was killed)."""
+
+    ERROR = "error"
+    """Refuse the bag; the error says where the damage starts."""
+    KEEP_READABLE = "keep_readable"
+    """Use the messages before the damage (MCAP files are walked record by record when
+    they cannot be opened); the damage is reported in the statistics."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,7 @@ class DatasetConfig:
     typestore: str = "ros2_jazzy"
     image: ImageConfig = field(default_factory=ImageConfig)
     clock: Clock = Clock.HEADER
+    damaged_bags: DamagePolicy = DamagePolicy.ERROR
     gap_s: float = 0.5
     split: SplitConfig = field(default_factory=SplitConfig)
     curation: CurationConfig = field(default_factory=CurationConfig)
@@ -370,6 +382,9 @@ def parse_dataset_config(data: Any, *, base_dir: str | Path = ".") -> DatasetCon
     clock_value = top.get("clock", Clock.HEADER.value)
     if clock_value not in CLOCKS:
         raise ConfigError("clock", clock_value, " or ".join(CLOCKS))
+    damage_value = top.get("damaged_bags", DamagePolicy.ERROR.value)
+    if damage_value not in [policy.value for policy in DamagePolicy]:
+        raise ConfigError("damaged_bags", damage_value, "error or keep_readable")
     rate_hz = _number("rate_hz", top.get("rate_hz"), minimum=0, inclusive=False)
     gap_s = _number("gap_s", top.get("gap_s", 0.5), minimum=0, inclusive=False)
     if gap_s < 1.0 / rate_hz:
@@ -386,6 +401,7 @@ def parse_dataset_config(data: Any, *, base_dir: str | Path = ".") -> DatasetCon
         typestore=store,
         image=_parse_image(top.get("image", {})),
         clock=Clock(clock_value),
+        damaged_bags=DamagePolicy(damage_value),
         gap_s=gap_s,
         split=_parse_split(top.get("split", {})),
         curation=_parse_curation(top.get("curation", {})),

@@ -19,7 +19,7 @@ time. Stamps follow the config's clock (see :class:`~liquid_controller.train.dat
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image as PILImage
 from rosbags.highlevel import AnyReader
+from rosbags.typesys.store import Typestore
 
 from liquid_controller.data import typestore_with_custom_messages
 from liquid_controller.errors import DatasetError, MessageConversionError
@@ -37,8 +38,8 @@ from liquid_controller.sensing import (
     imu_to_vector,
     resize_rgb,
 )
-from liquid_controller.train.bag_damage import describe_mcap_damage
-from liquid_controller.train.dataset_config import Clock, DatasetConfig
+from liquid_controller.train.dataset_config import Clock, DamagePolicy, DatasetConfig
+from liquid_controller.train.mcap_walk import McapWalk, walk_mcap
 
 __all__ = ["ROLE_TYPES", "Recording", "Stream", "read_recording"]
 
@@ -81,18 +82,21 @@ class Recording(NamedTuple):
         name: the bag folder's name.
         streams: per role, its stream.
         dropped: per topic, the number of samples dropped for NaN/inf.
+        damage: where the bag is damaged when only the messages before it were read
+            (``damaged_bags: keep_readable``), else ``None``.
     """
 
     name: str
     streams: dict[str, Stream]
     dropped: dict[str, int]
+    damage: str | None = None
 
 
 class _Decoded(NamedTuple):
     values: dict[str, np.ndarray] | None  # None: dropped (non-finite)
 
 
-def _topics_listing(reader: AnyReader) -> str:
+def _topics_listing(reader: AnyReader | _WalkedMcap) -> str:
     pairs = sorted({(c.topic, c.msgtype) for c in reader.connections})
     return ", ".join(f"{topic} ({msgtype})" for topic, msgtype in pairs) or "none"
 
@@ -242,38 +246,101 @@ def _time_s(stamp_ns: int) -> str:
     return f"{stamp_ns / NS_PER_S:.3f} s"
 
 
+class _Channel(NamedTuple):
+    """A topic of a walked MCAP file, shaped like a rosbags connection."""
+
+    id: int
+    topic: str
+    msgtype: str
+    msgcount: int
+
+
+class _WalkedMcap:
+    """The complete messages of walked MCAP files, read like a rosbags ``AnyReader``."""
+
+    def __init__(self, walks: list[McapWalk], store: Typestore) -> None:
+        self._store = store
+        ids: dict[tuple[int, int], int] = {}
+        topics: dict[int, tuple[str, str]] = {}
+        for number, walk in enumerate(walks):
+            for channel, pair in walk.channels.items():
+                ids[(number, channel)] = len(ids) + 1
+                topics[ids[(number, channel)]] = pair
+        self._messages = sorted(
+            (
+                (log_ns, ids[(number, channel)], data)
+                for number, walk in enumerate(walks)
+                for channel, log_ns, data in walk.messages
+                if (number, channel) in ids
+            ),
+            key=lambda item: item[0],
+        )
+        counts = {cid: 0 for cid in topics}
+        for _, cid, _ in self._messages:
+            counts[cid] += 1
+        self.connections = [
+            _Channel(cid, topic, msgtype, counts[cid]) for cid, (topic, msgtype) in topics.items()
+        ]
+        self.message_count = len(self._messages)
+
+    def messages(self, connections: Iterable[_Channel]) -> Iterator[tuple[_Channel, int, bytes]]:
+        by_id = {c.id: c for c in connections}
+        for log_ns, cid, data in self._messages:
+            if cid in by_id:
+                yield by_id[cid], log_ns, data
+
+    def deserialize(self, raw: bytes, msgtype: str) -> object:
+        return self._store.deserialize_cdr(raw, msgtype)
+
+
 def read_recording(bag: Path, config: DatasetConfig, *, progress: bool = False) -> Recording:
     """Decode the configured topics of one bag.
 
+    With ``damaged_bags: keep_readable`` a damaged bag gives the messages before the
+    damage (an MCAP file that does not open is walked record by record); the returned
+    :attr:`Recording.damage` says where it is.
+
     Raises:
-        DatasetError: the bag does not open (damaged, truncated), is empty, lacks a
-            configured topic (the error lists the topics and types it has), a topic's type
-            does not fit its role, a topic has no usable sample, the bag breaks off while
-            being read (the error says after which message and time), or a message does
-            not convert (images changing size, wrong action count, ...).
+        DatasetError: the bag does not open (damaged, truncated: the error says where),
+            is empty, lacks a configured topic (the error lists the topics and types it
+            has), a topic's type does not fit its role, a topic has no usable sample, the
+            bag breaks off while being read (the error says after which message and
+            time), or a message does not convert (images changing size, wrong action
+            count, ...).
     """
     store = typestore_with_custom_messages(config.typestore)
+    keep = config.damaged_bags is DamagePolicy.KEEP_READABLE
     try:
         reader = AnyReader([bag], default_typestore=store)
         reader.open()
     except Exception as err:  # noqa: BLE001 - rosbags raises many kinds for damaged files
-        damage = [text for f in sorted(bag.glob("*.mcap")) if (text := describe_mcap_damage(f))]
-        where = f" ({'; '.join(damage)})" if damage else ""
+        walks = [walk_mcap(path) for path in sorted(bag.glob("*.mcap"))]
+        damage = "; ".join(w.damage for w in walks if w.damage)
+        if keep and walks and not any(bag.glob("*.db3")):
+            return _read_open(_WalkedMcap(walks, store), bag, config, progress, damage or None)
+        where = f" ({damage})" if damage else ""
+        hint = "" if keep else "; damaged_bags: keep_readable uses what comes before the damage"
         raise DatasetError(
             f"bag {bag}: cannot be opened (damaged or truncated file?): "
-            f"{type(err).__name__}: {err}{where}"
+            f"{type(err).__name__}: {err}{where}{hint if walks else ''}"
         ) from None
     try:
-        return _read_open(reader, bag, config, progress)
+        return _read_open(reader, bag, config, progress, None)
     finally:
         reader.close()
 
 
-def _read_open(reader: AnyReader, bag: Path, config: DatasetConfig, progress: bool) -> Recording:
+def _read_open(
+    reader: AnyReader | _WalkedMcap,
+    bag: Path,
+    config: DatasetConfig,
+    progress: bool,
+    damage: str | None,
+) -> Recording:
     if reader.message_count == 0:
         raise DatasetError(f"bag {bag}: is empty (no messages; topics: {_topics_listing(reader)})")
     decoders: dict[int, tuple[str, str, _Decoder]] = {}
-    connections = []
+    connections: list[Any] = []  # rosbags Connection or _Channel
     for role, topic in _role_topics(config).items():
         matching = [c for c in reader.connections if c.topic == topic]
         if not matching:
@@ -315,9 +382,10 @@ def _read_open(reader: AnyReader, bag: Path, config: DatasetConfig, progress: bo
                 if last_ns is None
                 else (f"after {read} messages (the last at {_time_s(last_ns)} receive time)")
             )
-            raise DatasetError(
-                f"bag {bag}: is damaged: reading stopped {where}: {type(err).__name__}: {err}"
-            ) from None
+            damage = f"reading stopped {where}: {type(err).__name__}: {err}"
+            if config.damaged_bags is DamagePolicy.KEEP_READABLE:
+                break
+            raise DatasetError(f"bag {bag}: is damaged: {damage}") from None
         if item is None:
             break
         connection, receive_ns, raw = item
@@ -336,10 +404,13 @@ def _read_open(reader: AnyReader, bag: Path, config: DatasetConfig, progress: bo
                 f"{err}"
             ) from None
         except Exception as err:  # noqa: BLE001 - deserialisation of damaged data
-            raise DatasetError(
-                f"bag {bag}: is damaged: topic {topic} message #{index} (received at "
-                f"{_time_s(receive_ns)}) does not deserialise: {type(err).__name__}: {err}"
-            ) from None
+            damage = (
+                f"topic {topic} message #{index} (received at {_time_s(receive_ns)}) does not "
+                f"deserialise: {type(err).__name__}: {err}"
+            )
+            if config.damaged_bags is DamagePolicy.KEEP_READABLE:
+                break
+            raise DatasetError(f"bag {bag}: is damaged: {damage}") from None
         if decoded.values is None:
             dropped[topic] = dropped.get(topic, 0) + 1
             continue
@@ -364,7 +435,7 @@ def _read_open(reader: AnyReader, bag: Path, config: DatasetConfig, progress: bo
             header_offset_ns=int(np.median(offsets[role])) if offsets[role] else None,
         )
     _check_clocks(bag, streams, config)
-    return Recording(bag.name, streams, dropped)
+    return Recording(bag.name, streams, dropped, damage)
 
 
 def _check_clocks(bag: Path, streams: dict[str, Stream], config: DatasetConfig) -> None:

@@ -212,3 +212,46 @@ def test_bag_paths_that_hold_no_recording(tmp_path):
         path = dataset_config(tmp_path / "d.yaml", [entry])
         with pytest.raises(ConfigError, match=f"config key 'bags\\[0\\]'.*{expected}"):
             load_dataset(path, progress=False)
+
+
+def _truncated_multi_chunk_bag(tmp_path, keep=0.8):
+    """3 s of 96x128 frames (about 2.3 MB: rosbags closes a chunk every 1 MiB), cut short."""
+    truth = write_synthetic_bag(tmp_path / "run", seconds=3.0, image_size=(96, 128))
+    (storage,) = truth.path.glob("*.mcap")
+    data = storage.read_bytes()
+    storage.write_bytes(data[: int(len(data) * keep)])
+    return truth, len(data)
+
+
+def test_a_truncated_mcap_error_points_to_keep_readable(tmp_path):
+    truth, _ = _truncated_multi_chunk_bag(tmp_path)
+    message = _load_fails(tmp_path, truth.path, "cannot be opened")
+    assert "complete messages before it" in message
+    assert "damaged_bags: keep_readable uses what comes before the damage" in message
+
+
+def test_keep_readable_uses_the_messages_before_the_damage(tmp_path):
+    truth, _ = _truncated_multi_chunk_bag(tmp_path)
+    path = dataset_config(
+        tmp_path / "d.yaml", [truth.path], split=NO_SPLIT, damaged_bags="keep_readable"
+    )
+    splits = load_dataset(path, progress=False)
+    (episode,) = splits.train
+    assert 10 < len(episode) < len(truth.t_s)
+    count = len(episode)
+    np.testing.assert_allclose(episode.action, truth.action[:count], atol=1e-6)
+    np.testing.assert_allclose(episode.observations["imu"][:, 5], truth.wz[:count], atol=1e-6)
+    assert "run.mcap: intact up to byte" in splits.statistics["damaged_bags"]["run"]
+
+
+def test_walking_an_intact_mcap_finds_what_rosbags_reads(tmp_path):
+    from liquid_controller.data import iter_messages
+    from liquid_controller.train.mcap_walk import walk_mcap
+
+    truth = write_synthetic_bag(tmp_path / "run", seconds=3.0, image_size=(96, 128))
+    (storage,) = truth.path.glob("*.mcap")
+    walk = walk_mcap(storage)
+    assert walk.damage is None
+    expected = [(m.topic, m.timestamp_ns) for m in iter_messages(truth.path)]
+    found = sorted(((walk.channels[c][0], t) for c, t, _ in walk.messages), key=lambda x: x[1])
+    assert sorted(found) == sorted(expected)
