@@ -3,7 +3,7 @@
     ros2 launch liquid_controller robot.launch.py [composed:=true] [model_path:=...] \
         [safety_config:=...] [params_file:=...] [namespace:=...] [use_sim_time:=true] \
         [autostart:=false] [camera_topic:=...] [imu_topic:=...] [joint_states_topic:=...] \
-        [command_topic:=...]
+        [command_topic:=...] [enclave:=/liquid_controller]
 
 composed:=false (default) starts policy_node and safety_filter_node, the filter reading the
 policy's ~/nominal_command; composed:=true starts controller_node, which runs both in one
@@ -11,6 +11,10 @@ process and one timer (no inter-process hop). Parameters come, later ones winnin
 installed config/<node>.yaml, then model_path / safety_config / use_sim_time / autostart, then
 params_file. The nodes are lifecycle nodes: autostart:=false leaves them unconfigured for a
 lifecycle manager (or `ros2 lifecycle set /policy_node configure`, then `activate`).
+
+enclave: the SROS2 (DDS-Security) enclave every node runs in, passed as `--ros-args --enclave`;
+used only when ROS_SECURITY_ENABLE=true (see the README's SROS2 section). The default `/` is the
+enclave rcl takes when none is given.
 """
 
 from launch import LaunchDescription
@@ -40,6 +44,8 @@ def generate_launch_description():
     imu_topic = LaunchConfiguration("imu_topic")
     joint_states_topic = LaunchConfiguration("joint_states_topic")
     command_topic = LaunchConfiguration("command_topic")
+    # --ros-args --enclave <enclave> for every node.
+    security = ["--enclave", LaunchConfiguration("enclave")]
 
     # The nodes' default topic names (relative, so they follow `namespace`), remapped to the
     # launch arguments. A relative argument value also resolves inside the namespace.
@@ -108,6 +114,12 @@ def generate_launch_description():
                 default_value="effort_controller/commands",
                 description="Actuator command topic the filtered command is published on.",
             ),
+            DeclareLaunchArgument(
+                "enclave",
+                default_value="/",
+                description="SROS2 enclave of the nodes (keystore path from ROS_SECURITY_KEYSTORE; "
+                "used when ROS_SECURITY_ENABLE=true). Default /: rcl's default enclave.",
+            ),
             Node(
                 package=PACKAGE,
                 executable="policy_node",
@@ -119,6 +131,7 @@ def generate_launch_description():
                     params_file,
                 ],
                 remappings=sensor_remaps,
+                ros_arguments=security,
                 output="screen",
                 condition=UnlessCondition(composed),
             ),
@@ -137,6 +150,7 @@ def generate_launch_description():
                     ("joint_states", joint_states_topic),
                     *command_remaps,
                 ],
+                ros_arguments=security,
                 output="screen",
                 condition=UnlessCondition(composed),
             ),
@@ -151,6 +165,7 @@ def generate_launch_description():
                     params_file,
                 ],
                 remappings=sensor_remaps + command_remaps,
+                ros_arguments=security,
                 output="screen",
                 condition=IfCondition(composed),
             ),

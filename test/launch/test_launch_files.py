@@ -112,7 +112,16 @@ def test_robot_launch_declares_exactly_the_arguments_it_uses():
         "imu_topic",
         "joint_states_topic",
         "command_topic",
+        "enclave",
     }
+
+
+def test_every_robot_node_runs_in_the_enclave_argument():
+    tree = _tree(LAUNCH_DIR / "robot.launch.py")
+    assert "security = ['--enclave', LaunchConfiguration('enclave')]" in ast.unparse(tree)
+    for call in _calls(tree, "Node"):
+        arguments = _keyword(call, "ros_arguments")
+        assert isinstance(arguments, ast.Name) and arguments.id == "security", ast.unparse(call)
 
 
 def test_robot_launch_starts_either_the_composed_node_or_the_pair():
