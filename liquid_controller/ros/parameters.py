@@ -5,8 +5,10 @@ The specs (names, types, defaults, descriptions, ranges) live in
 ``ParameterDescriptor`` s and routes ``set_parameters`` requests through
 :func:`~liquid_controller.control.parameters.validate_changes` (all-or-nothing, with
 the reason on rejection). Accepted changes are applied inside the same callback, after
-validation (Humble has no post-set callback); the apply step must itself be atomic
-(load first, swap after), and a failing apply rejects the whole request.
+validation (Humble has no post-set callback); the apply step must itself be atomic, and a
+failing apply rejects the whole request. It must also be quick: the callback runs on the
+executor of the control timer, so a file change only starts a background load there
+(:mod:`liquid_controller.ros.node_base`).
 
 ``trigger`` and ``autostart`` only exist in the ROS shell: the first chooses what starts a
 policy step (the timer, or each new camera frame with the timer as watchdog), the second

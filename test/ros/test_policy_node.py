@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import shutil
 import subprocess
 import time
 
@@ -125,6 +127,24 @@ def test_bad_parameters_are_rejected_with_the_reason(ros_node, policy_node):
     assert not result.successful and "trigger: 'sometimes' is not one of" in result.reason
     (result,) = ros_node.set_parameters(f"/{NODE}", {"rate_hz": 25.0})
     assert result.successful, result.reason
+
+
+def test_a_new_model_is_loaded_in_the_background_and_swapped_in(
+    ros_node, policy_node, install_prefix, tmp_path
+):
+    copy = tmp_path / "policy.npz"
+    shutil.copy(
+        install_prefix / "share" / "liquid_controller" / "resource" / "default_policy.npz", copy
+    )
+    nominals = ros_node.subscribe(NOMINAL, Float64MultiArray)
+    SensorFeed(ros_node).start()
+    ros_node.wait_for(lambda: any(valid(m) for m in nominals.messages), what="a valid nominal")
+    (result,) = ros_node.set_parameters(f"/{NODE}", {"model_path": str(copy)})
+    assert result.successful, result.reason
+    policy_node.wait_for_output(rf"loaded model_path='{re.escape(str(copy))}' in .* now in force")
+    count = len(nominals.messages)
+    ros_node.wait_for(lambda: any(valid(m) for m in nominals.messages[count:]), what="nominals")
+    assert ros_node.get_parameter(f"/{NODE}", "model_path") == str(copy)
 
 
 def test_camera_trigger_steps_once_per_frame(ros_node, start_node):
