@@ -92,6 +92,42 @@ class Recording(NamedTuple):
     damage: str | None = None
 
 
+class _Samples:
+    """One role's decoded samples, in arrays allocated once for the topic's message count.
+
+    Camera frames dominate the memory of a build; filling preallocated arrays avoids
+    holding a list of frames and a stacked copy of it at the same time.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = max(capacity, 1)
+        self._arrays: dict[str, np.ndarray] = {}
+        self.stamps_ns: list[int] = []
+
+    def add(self, stamp_ns: int, values: dict[str, np.ndarray]) -> None:
+        count = len(self.stamps_ns)
+        if count == self._capacity:  # more messages than the bag's index said
+            self._capacity *= 2
+            for key, array in self._arrays.items():
+                grown = np.empty((self._capacity, *array.shape[1:]), array.dtype)
+                grown[:count] = array[:count]
+                self._arrays[key] = grown
+        for key, value in values.items():
+            if key not in self._arrays:
+                self._arrays[key] = np.empty((self._capacity, *value.shape), value.dtype)
+            self._arrays[key][count] = value
+        self.stamps_ns.append(stamp_ns)
+
+    def sorted_by_stamp(self) -> tuple[npt.NDArray[np.int64], dict[str, np.ndarray]]:
+        """Return the stamps sorted (stable) and the arrays in that order."""
+        stamps = np.asarray(self.stamps_ns, dtype=np.int64)
+        count = len(stamps)
+        if np.all(stamps[1:] >= stamps[:-1]):
+            return stamps, {key: array[:count] for key, array in self._arrays.items()}
+        order = np.argsort(stamps, kind="stable")
+        return stamps[order], {key: array[:count][order] for key, array in self._arrays.items()}
+
+
 class _Decoded(NamedTuple):
     values: dict[str, np.ndarray] | None  # None: dropped (non-finite)
 
@@ -364,9 +400,12 @@ def _read_open(
             )
             connections.append(connection)
 
-    stamps: dict[str, list[int]] = {role: [] for role, _, _ in decoders.values()}
-    values: dict[str, dict[str, list[np.ndarray]]] = {role: {} for role in stamps}
-    offsets: dict[str, list[int]] = {role: [] for role in stamps}
+    capacity: dict[str, int] = {}
+    for connection in connections:
+        role = decoders[connection.id][0]
+        capacity[role] = capacity.get(role, 0) + connection.msgcount
+    samples = {role: _Samples(count) for role, count in capacity.items()}
+    offsets: dict[str, list[int]] = {role: [] for role in samples}
     dropped: dict[str, int] = {}
     counts: dict[str, int] = {}
     read = 0
@@ -414,24 +453,22 @@ def _read_open(
         if decoded.values is None:
             dropped[topic] = dropped.get(topic, 0) + 1
             continue
-        stamps[role].append(stamp)
+        samples[role].add(stamp, decoded.values)
         if from_header:
             offsets[role].append(receive_ns - stamp)
-        for key, value in decoded.values.items():
-            values[role].setdefault(key, []).append(value)
 
     streams: dict[str, Stream] = {}
-    for role, role_stamps in stamps.items():
+    for role, role_samples in samples.items():
         topic = _role_topics(config)[role]
-        if not role_stamps:
+        if not role_samples.stamps_ns:
             why = f" ({dropped[topic]} dropped for NaN/inf)" if topic in dropped else ""
             raise DatasetError(
                 f"bag {bag}: topic {topic} (topics.{role}) has no usable sample{why}"
             )
-        order = np.argsort(np.asarray(role_stamps, dtype=np.int64), kind="stable")
+        stamps_ns, arrays = role_samples.sorted_by_stamp()
         streams[role] = Stream(
-            stamps_ns=np.asarray(role_stamps, dtype=np.int64)[order],
-            values={key: np.stack(arrays)[order] for key, arrays in values[role].items()},
+            stamps_ns=stamps_ns,
+            values=arrays,
             header_offset_ns=int(np.median(offsets[role])) if offsets[role] else None,
         )
     _check_clocks(bag, streams, config)

@@ -138,3 +138,40 @@ def test_bag_rows_never_hold_a_sample_stamped_after_their_tick(tmp_path):
     assert np.array_equal(frame, np.searchsorted(camera_stamps, tick_ns, side="right") - 1)
     command_index = episode.action[:, 1].astype(int)
     assert np.array_equal(command_index, np.searchsorted(command_stamps, tick_ns, side="right") - 1)
+
+
+def test_header_stamps_received_out_of_order_are_placed_by_stamp(tmp_path):
+    store = typestore()
+    start = 20 * NS
+    period = NS // 20
+    records = []
+    for k in range(40):
+        stamp = start + k * period
+        # Pairs arrive swapped: k = 1 before k = 0, 3 before 2, ...
+        receive = start + (k + 1 if k % 2 == 0 else k - 1) * period + 1000
+        records.append(
+            Record(IMU_TOPIC, "sensor_msgs/msg/Imu", receive, imu_msg(store, stamp, 0.0, float(k)))
+        )
+        command = float64_array_msg(store, [float(k), 0.0])
+        records.append(
+            Record(EFFORT_TOPIC, "std_msgs/msg/Float64MultiArray", stamp + 1000, command)
+        )
+    bag = write_messages(tmp_path / "swapped", records)
+    config = dataset_config(
+        tmp_path / "d.yaml", [bag], camera=None, joints=False, split={"validation": 0, "test": 0}
+    )
+    (episode,) = load_dataset(config, progress=False).train
+    imu_index = np.asarray(episode.observations["imu"][:, 5])
+    # Tick k (1 us after stamp k) sees IMU sample k by its header stamp.
+    np.testing.assert_array_equal(imu_index, np.arange(len(episode)))
+
+
+def test_samples_grow_past_the_announced_message_count():
+    from liquid_controller.train.recording import _Samples
+
+    samples = _Samples(1)
+    for k in (3, 1, 2):
+        samples.add(k, {"imu": np.full(6, k, np.float32)})
+    stamps, arrays = samples.sorted_by_stamp()
+    assert stamps.tolist() == [1, 2, 3]
+    assert arrays["imu"][:, 0].tolist() == [1.0, 2.0, 3.0]
