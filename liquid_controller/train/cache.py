@@ -14,12 +14,13 @@ beside it and renamed into place only when complete; a crash leaves at most a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,14 @@ from liquid_controller.errors import DatasetError
 from liquid_controller.train.episodes import DatasetSplits, Episode
 from liquid_controller.train.splits import SPLIT_NAMES
 
-__all__ = ["FORMAT_VERSION", "cache_key", "load_entry", "write_entry"]
+__all__ = [
+    "FORMAT_VERSION",
+    "cache_key",
+    "load_entry",
+    "stage_episode",
+    "staging_folder",
+    "write_entry",
+]
 
 FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
@@ -50,6 +58,47 @@ def _arrays(episode: Episode) -> dict[str, np.ndarray]:
     arrays["action"] = episode.action
     arrays.update({f"obs.{key}": value for key, value in episode.observations.items()})
     return arrays
+
+
+@contextlib.contextmanager
+def staging_folder(cache_dir: Path) -> Iterator[Path]:
+    """Yield a temporary folder in ``cache_dir`` for a build's intermediate arrays; removed after.
+
+    Raises:
+        DatasetError: the cache folder cannot be written.
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache_dir))
+    except OSError as err:
+        raise DatasetError(f"cache_dir {cache_dir}: cannot be written: {err}") from None
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stage_episode(episode: Episode, folder: Path) -> Episode:
+    """Write an episode's arrays to ``folder`` and return it with memory-mapped arrays.
+
+    A build stages every bag's episodes as soon as they are aligned, so that it holds
+    one bag's decoded data in memory at a time, not the whole dataset's.
+    """
+    mapped = {}
+    for name, array in _arrays(episode).items():
+        path = folder / f"{episode.name}.{name}.npy"  # episode names are unique
+        try:
+            np.save(path, array)
+        except OSError as err:
+            raise DatasetError(f"cache_dir {folder.parent}: cannot be written: {err}") from None
+        mapped[name] = np.load(path, mmap_mode="r")
+    return Episode(
+        name=episode.name,
+        t_s=mapped["t_s"],
+        dt_s=mapped["dt_s"],
+        observations={k[4:]: v for k, v in mapped.items() if k.startswith("obs.")},
+        action=mapped["action"],
+    )
 
 
 def write_entry(

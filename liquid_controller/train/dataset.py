@@ -21,7 +21,13 @@ import numpy as np
 from liquid_controller.errors import DatasetError
 from liquid_controller.train.alignment import align_streams
 from liquid_controller.train.bag_files import bag_digest, find_bags
-from liquid_controller.train.cache import cache_key, load_entry, write_entry
+from liquid_controller.train.cache import (
+    cache_key,
+    load_entry,
+    stage_episode,
+    staging_folder,
+    write_entry,
+)
 from liquid_controller.train.curation import (
     ActionBins,
     curation_statistics,
@@ -118,8 +124,10 @@ def _statistics(
     return result
 
 
-def _build(config: DatasetConfig, bags: tuple[Path, ...], progress: bool) -> DatasetSplits:
-    """Decode, align, split and curate."""
+def _build(
+    config: DatasetConfig, bags: tuple[Path, ...], progress: bool, staging: Path
+) -> DatasetSplits:
+    """Decode, align (episodes staged in ``staging`` bag by bag), split and curate."""
     episodes: list[Episode] = []
     dropped: dict[str, dict[str, int]] = {}
     idle: dict[str, int] = {}
@@ -127,7 +135,7 @@ def _build(config: DatasetConfig, bags: tuple[Path, ...], progress: bool) -> Dat
     for bag in bags:
         recording = read_recording(bag, config, progress=progress)
         bag_episodes, idle[bag.name] = _episodes(recording, config)
-        episodes.extend(bag_episodes)
+        episodes.extend(stage_episode(episode, staging) for episode in bag_episodes)
         dropped[bag.name] = recording.dropped
         if recording.damage is not None:
             damaged[bag.name] = recording.damage
@@ -208,11 +216,12 @@ def prepare_dataset(
     cached = load_entry(entry)
     if cached is not None:
         return PreparedDataset(cached, entry, True)
-    splits = _build(config, bags, progress)
-    if progress:
-        print(format_report(splits.statistics))
-    inputs = {"settings": settings, "bags": [list(d) for d in digests]}
-    entry = write_entry(config.cache_dir, key, splits, inputs)
+    with staging_folder(config.cache_dir) as staging:
+        splits = _build(config, bags, progress, staging)
+        if progress:
+            print(format_report(splits.statistics))
+        inputs = {"settings": settings, "bags": [list(d) for d in digests]}
+        entry = write_entry(config.cache_dir, key, splits, inputs)
     loaded = load_entry(entry)
     assert loaded is not None
     return PreparedDataset(loaded, entry, False)
