@@ -134,8 +134,8 @@ class PolicySpec:
                     name=str(v["name"]),
                     fields=tuple(v["fields"]),
                     units=tuple(v["units"]),
-                    mean=tuple(float(x) for x in v["mean"]),
-                    std=tuple(float(x) for x in v["std"]),
+                    mean=tuple(_number(x) for x in v["mean"]),
+                    std=tuple(_number(x) for x in v["std"]),
                 )
                 for v in data.get("vectors", ())
             )
@@ -236,6 +236,14 @@ class PolicySpec:
                 raise ObservationError(v.name, f"shape {arr.shape}; expected ({v.size},)")
             if not np.all(np.isfinite(arr)):
                 raise ObservationError(v.name, f"non-finite value {arr.tolist()}")
+
+
+def _number(value: Any) -> float:
+    """``float(value)``, with an integer beyond float range as infinity (rejected by name)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 class PolicyStep(NamedTuple):
