@@ -54,7 +54,9 @@ from torch import nn
 from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.models.baselines import FeedForwardCore, LSTMCore
 from liquid_controller.models.sequence import LiquidRNN, rnn_from_config
+from liquid_controller.models.size_limits import check_core_limits
 from liquid_controller.models.wiring import wiring_from_config
+from liquid_controller.runtime.limits import MAX_LAYER_WIDTH, check_conv_stack, check_size
 from liquid_controller.runtime.spec import (
     MIN_BARRIER_GAIN,
     ActionSpec,
@@ -193,25 +195,15 @@ class ConvEncoder(nn.Module):
                 )
         if any(s <= 0 for s in image_std):
             raise ConfigError(f"{key}.image_std", list(image_std), "values > 0")
-        _check_int(f"{key}.features", features)
-        if len(conv_layers) == 0:
-            raise ConfigError(f"{key}.conv_layers", conv_layers, "at least one layer")
+        check_size(f"{key}.features", features, MAX_LAYER_WIDTH)
+        height, width, _ = check_conv_stack(
+            f"{key}.conv_layers", (image.height, image.width, image.channels), conv_layers
+        )
         layers: list[nn.Module] = []
-        channels, height, width = image.channels, image.height, image.width
-        for i, layer in enumerate(conv_layers):
-            where = f"{key}.conv_layers[{i}]"
-            if len(layer) != 3:
-                raise ConfigError(where, layer, "[out_channels, kernel, stride]")
-            out_channels, kernel, stride = layer
-            for value in layer:
-                _check_int(where, value)
-            height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
-            if height < 1 or width < 1:
-                raise ConfigError(
-                    where, list(layer), f"a kernel that fits the {image.height}x{image.width} image"
-                )
-            layers += [nn.Conv2d(channels, out_channels, kernel, stride), nn.ReLU()]
-            channels = out_channels
+        channels = image.channels
+        for out_channels, kernel, stride in conv_layers:
+            layers += [nn.Conv2d(channels, int(out_channels), int(kernel), int(stride)), nn.ReLU()]
+            channels = int(out_channels)
         self.convs = nn.Sequential(*layers)
         self.fc = nn.Linear(channels * height * width, features)
         self.features = int(features)
@@ -290,6 +282,7 @@ class LiquidPolicy(nn.Module):
             if derived in core_config:
                 raise ConfigError(f"core.{derived}", core_config[derived], "absent (set by policy)")
         core_config = dict(core_config)
+        check_core_limits(core_config)  # before a wiring allocates units x units matrices
         if "wiring" in core_config:
             wiring = wiring_from_config(core_config["wiring"])
             wiring.build(feature_size)
@@ -409,8 +402,3 @@ class TorchPolicy:
             if self.model.barrier_head is None
             else out.barrier[0].double().numpy(),
         )
-
-
-def _check_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(key, value, "an integer >= 1")

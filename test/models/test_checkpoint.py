@@ -169,7 +169,7 @@ def test_missing_metadata_key(saved, key):
 def test_malformed_json(saved):
     path, _ = saved
     rewrite(path, mutate_header=lambda h: h.update(config="{not json"))
-    with pytest.raises(CheckpointError, match="'config' is not valid JSON"):
+    with pytest.raises(CheckpointError, match="'config': not valid JSON"):
         load_checkpoint(path)
 
 
