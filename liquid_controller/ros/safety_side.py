@@ -15,15 +15,12 @@ from rclpy.node import Node
 from liquid_controller.control.background_load import load_within
 from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.diagnostics import DiagnosticRecord, SafetyDiagnostics
-from liquid_controller.control.safety_runner import (
-    JOINT_STATE_INPUT,
-    SafetyRunner,
-    SafetyRunnerConfig,
-    SafetyTick,
-)
+from liquid_controller.control.node_settings import safety_runner_config as runner_config
+from liquid_controller.control.safety_runner import JOINT_STATE_INPUT, SafetyRunner, SafetyTick
+from liquid_controller.control.sensor_feed import feed_safety_joints
 from liquid_controller.errors import ConfigError
 from liquid_controller.msg import SafetyStatus
-from liquid_controller.ros.messages import CommandEncoder, safety_status_msg
+from liquid_controller.ros.messages import CommandEncoder, CommandType, safety_status_msg
 from liquid_controller.ros.node_base import log_freshness
 from liquid_controller.ros.paths import default_safety_config_path
 from liquid_controller.ros.qos import SHUTDOWN_ACK_TIMEOUT, command_qos
@@ -47,7 +44,7 @@ class LoadedSafety(NamedTuple):
     encoder: CommandEncoder
 
 
-def load_safety(value: str, command_type: str) -> LoadedSafety:
+def load_safety(value: str, command_type: CommandType | str) -> LoadedSafety:
     """``safety_config`` parameter -> validated config, its filter, guard and encoder.
 
     Empty means the installed ``config/safety.yaml``. Builds new objects only, so it may
@@ -63,15 +60,6 @@ def load_safety(value: str, command_type: str) -> LoadedSafety:
         SafetyFilter(config),
         CommandGuard.from_config(config),
         CommandEncoder(command_type, config.actuators.names),
-    )
-
-
-def runner_config(values: Mapping[str, Any], config: SafetyConfig) -> SafetyRunnerConfig:
-    """Safety runner settings from the node's parameters and the safety config."""
-    return SafetyRunnerConfig(
-        input_timeout_s=float(values["input_timeout_s"]),
-        require_joint_state=bool(values["require_joint_state"]),
-        max_dt_s=float(config.timing.max_dt_s),
     )
 
 
@@ -111,12 +99,7 @@ class SafetySide:
 
     def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
         """Feed a joint state (actuator order) to the runner; no velocity -> dropped."""
-        if sample.velocity is None:
-            self.runner.record_drop(JOINT_STATE_INPUT, "joint state has no velocity")
-            return
-        self.runner.submit_joint_state(
-            sample.position, sample.velocity, stamp_s=stamp_s, now_s=now_s
-        )
+        feed_safety_joints(self.runner, sample, stamp_s, now_s)
 
     def reject_joints(self, reason: str) -> None:
         """Count a joint state that did not convert."""
