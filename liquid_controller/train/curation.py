@@ -23,6 +23,7 @@ dt then covers the ticks dropped before it; a kept stretch that follows more tha
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,22 +80,33 @@ def _entropy_bits(counts: npt.NDArray[np.int64]) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+_CHUNK_FRAMES = 512
+
+
 def _frame_differences(images: np.ndarray) -> npt.NDArray[np.float64]:
     """Return ``(T,)`` mean absolute difference to the previous frame (inf at tick 0)."""
     diffs = np.full(len(images), np.inf)
-    for k in range(1, len(images)):
-        diffs[k] = np.abs(images[k].astype(np.int16) - images[k - 1]).mean()
+    for start in range(1, len(images), _CHUNK_FRAMES):
+        stop = min(start + _CHUNK_FRAMES, len(images))
+        current = np.asarray(images[start:stop], dtype=np.int16)
+        previous = np.asarray(images[start - 1 : stop - 1], dtype=np.int16)
+        diffs[start:stop] = np.abs(current - previous).mean(axis=(1, 2, 3))
     return diffs
 
 
-def _fingerprints(images: np.ndarray) -> list[bytes]:
-    """Return one coarse fingerprint per frame (colour thumbnail, quantised)."""
-    prints = []
-    for image in images:
-        rows = np.array_split(np.arange(image.shape[0]), min(_THUMB, image.shape[0]))
-        cols = np.array_split(np.arange(image.shape[1]), min(_THUMB, image.shape[1]))
-        thumb = np.array([[image[np.ix_(r, c)].mean(axis=(0, 1)) for c in cols] for r in rows])
-        prints.append((thumb * _LEVELS / 256).astype(np.uint8).tobytes())
+def _fingerprints(images: np.ndarray) -> npt.NDArray[np.uint8]:
+    """Return ``(T, rows, cols, 3)`` coarse fingerprints: colour thumbnails, quantised."""
+    height, width = images.shape[1:3]
+    row_starts = [r[0] for r in np.array_split(np.arange(height), min(_THUMB, height))]
+    col_starts = [c[0] for c in np.array_split(np.arange(width), min(_THUMB, width))]
+    row_sizes = np.diff([*row_starts, height])[:, None, None]
+    col_sizes = np.diff([*col_starts, width])[None, :, None]
+    prints = np.empty((len(images), len(row_starts), len(col_starts), 3), dtype=np.uint8)
+    for start in range(0, len(images), _CHUNK_FRAMES):
+        chunk = np.asarray(images[start : start + _CHUNK_FRAMES], dtype=np.float64)
+        sums = np.add.reduceat(np.add.reduceat(chunk, row_starts, axis=1), col_starts, axis=2)
+        thumbs = sums / (row_sizes * col_sizes)
+        prints[start : start + len(chunk)] = (thumbs * _LEVELS / 256).astype(np.uint8)
     return prints
 
 
@@ -105,13 +117,13 @@ def _repeated_stretches(episodes: Sequence[Episode], window: int) -> list[BoolAr
     for episode in episodes:
         mark = np.zeros(len(episode), dtype=bool)
         if "image" in episode.observations and len(episode) >= window:
-            prints = _fingerprints(episode.observations["image"])
+            prints = _fingerprints(episode.observations["image"]).reshape(len(episode), -1)
             for start in range(len(episode) - window + 1):
-                key = b"".join(prints[start : start + window])
-                if key in seen:
+                key = hashlib.blake2b(prints[start : start + window].tobytes(), digest_size=16)
+                if key.digest() in seen:
                     mark[start : start + window] = True
                 else:
-                    seen.add(key)
+                    seen.add(key.digest())
         marks.append(mark)
     return marks
 

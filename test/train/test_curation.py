@@ -165,3 +165,26 @@ def test_dataset_statistics_before_and_after_are_stored(tmp_path):
     assert after["stationary_fraction"] < 0.2
     assert after["frames"] < before["frames"]
     assert math.isfinite(after["joint_action_entropy_bits"])
+
+
+def _reference_fingerprint(image):
+    rows = np.array_split(np.arange(image.shape[0]), min(4, image.shape[0]))
+    cols = np.array_split(np.arange(image.shape[1]), min(4, image.shape[1]))
+    thumb = np.array([[image[np.ix_(r, c)].mean(axis=(0, 1)) for c in cols] for r in rows])
+    return (thumb * 16 / 256).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (8, 16), (66, 200)])
+def test_chunked_fingerprints_and_differences_match_a_per_frame_reference(shape, monkeypatch):
+    from liquid_controller.train import curation
+
+    monkeypatch.setattr(curation, "_CHUNK_FRAMES", 7)  # several chunks and a partial one
+    images = np.random.default_rng(1).integers(0, 256, (20, *shape, 3), dtype=np.uint8)
+    prints = curation._fingerprints(images)
+    for image, fingerprint in zip(images, prints, strict=True):
+        np.testing.assert_array_equal(fingerprint, _reference_fingerprint(image))
+    diffs = curation._frame_differences(images)
+    assert diffs[0] == np.inf
+    for k in range(1, len(images)):
+        expected = np.abs(images[k].astype(int) - images[k - 1]).mean()
+        assert diffs[k] == pytest.approx(expected)
