@@ -56,6 +56,7 @@ from liquid_controller.safety.barriers import (
     class_k_coefficients,
     read_joint_state,
 )
+from liquid_controller.safety.conditioning import check_cost, check_row_range, row_ranges
 from liquid_controller.safety.config import BarrierKind, SafetyConfig
 from liquid_controller.safety.plugins import PluginKind, resolve_plugin
 from liquid_controller.safety.qp import QPProblem
@@ -143,7 +144,10 @@ class ConstraintBuilder:
                 blocks.append(_Plugin(key, entry.function, fn, entry.rows, 0, entry.params))
             else:
                 assert entry.A is not None and entry.lower is not None and entry.upper is not None
-                blocks.append((np.array(entry.A), np.array(entry.lower), np.array(entry.upper)))
+                A = np.array(entry.A)
+                ranges = row_ranges(A, self.effort_min, self.effort_max)
+                check_row_range(f"force_limits[{i}].A", entry.A, ranges, "rows A @ u")
+                blocks.append((A, np.array(entry.lower), np.array(entry.upper)))
             force_names += (
                 [entry.name]
                 if entry.rows == 1
@@ -155,6 +159,7 @@ class ConstraintBuilder:
         self._force_static = None if self.force_dynamic else self._stack_force({})
 
         # Barrier rows: built-in joint rows (vectorised), then plug-ins.
+        self._check_joint_inertia(config)
         self.joint_rows = JointBarrierRows(config.barriers, n)
         barrier_names: list[str] = []
         for barrier in config.barriers:
@@ -187,6 +192,7 @@ class ConstraintBuilder:
             [config.barriers[i].relative_degree for i in row_barrier], dtype=np.intp
         )
         self.degree_max = max([1, *(b.relative_degree for b in config.barriers)])
+        check_cost(self.weights.tolist(), self.slack_weight, bool(self.soft.any()))
         self.needs_joint_state = self.joint_rows.rows > 0
         self.needs_state = bool(self.needs_joint_state or plugins or self.force_dynamic)
 
@@ -210,6 +216,18 @@ class ConstraintBuilder:
         """``(Pq, Pv, p)``: with the default gains and no plug-ins, the barrier bounds are
         ``b = Pq @ joint_position + Pv @ joint_velocity + p`` (the filter's fast path)."""
         self._trial_plugins(config.nominal_state)
+
+    def _check_joint_inertia(self, config: SafetyConfig) -> None:
+        """Reject joint barriers whose rows ``u_j / inertia_j`` exceed the row-range bound."""
+        for index, barrier in enumerate(config.barriers):
+            for jj, (j, inertia) in enumerate(zip(barrier.joints, barrier.inertia, strict=True)):
+                row = np.zeros((1, self.n))
+                with np.errstate(over="ignore"):
+                    row[0, j] = 1.0 / inertia
+                check_row_range(
+                    f"barriers[{index}].inertia[{jj}]", inertia,
+                    row_ranges(row, self.effort_min, self.effort_max), "rows |u| / inertia",
+                )  # fmt: skip
 
     # ------------------------------------------------------------------ plug-ins
 
@@ -246,6 +264,10 @@ class ConstraintBuilder:
         for block in self._force_blocks:
             if isinstance(block, _Plugin):
                 F, lower, upper = self._trial(block, state, self._force_terms)
+                check_row_range(
+                    block.key, block.name, row_ranges(F, self.effort_min, self.effort_max),
+                    "rows A @ u at the nominal state",
+                )  # fmt: skip
                 if not np.isfinite(F).all() or not (lower <= upper).all():
                     raise ConfigError(
                         block.key, block.name, "finite rows with lower <= upper at the nominal "
@@ -258,6 +280,10 @@ class ConstraintBuilder:
                     plugin.key, plugin.name,
                     f"finite terms at the nominal state (got {[a.tolist() for a in terms]})",
                 )  # fmt: skip
+            check_row_range(
+                plugin.key, plugin.name, row_ranges(terms[0], self.effort_min, self.effort_max),
+                "rows G @ u at the nominal state",
+            )  # fmt: skip
 
     @staticmethod
     def _trial(

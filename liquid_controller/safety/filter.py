@@ -60,6 +60,7 @@ import numpy.typing as npt
 
 from liquid_controller.errors import ConfigError, ObservationError
 from liquid_controller.safety.barriers import read_joint_state, real_array
+from liquid_controller.safety.conditioning import HARD_TOLERANCE
 from liquid_controller.safety.config import FallbackMode, SafetyConfig, load_config, parse_config
 from liquid_controller.safety.constraints import ConstraintBuilder, ForceRows
 from liquid_controller.safety.qp import (
@@ -83,8 +84,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Hard rows (force, hard barriers) hold to this absolute tolerance; the box holds exactly.
-HARD_TOLERANCE = 1e-9
 #: A nominal entry with a larger magnitude is invalid (no actuator has such a range, and
 #: the QP loses precision for costs near 1e13).
 NOMINAL_LIMIT = 1e9

@@ -49,11 +49,16 @@ def crossed_band(state: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[A
     return np.array([[1.0, 1.0]]), np.array([1.0]), np.array([-1.0])
 
 
+def huge_row(state: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """A force row of 1e308: finite, but beyond what the filter can check."""
+    return np.array([[1e308, 1e308]]), np.array([-1.0]), np.array([1.0])
+
+
 not_callable = 3
 
 _HERE = "safety_plugin_examples"
 BARRIERS = ("wrong_shape", "needs_obstacle", "nan_terms", "one_argument", "not_callable")
-FORCE_LIMITS = ("sum_band", "crossed_band")
+FORCE_LIMITS = ("sum_band", "crossed_band", "huge_row")
 ENTRY_POINTS = tuple(
     EntryPoint(name, f"{_HERE}:{name}", BARRIER_GROUP) for name in BARRIERS
 ) + tuple(EntryPoint(name, f"{_HERE}:{name}", FORCE_LIMIT_GROUP) for name in FORCE_LIMITS)

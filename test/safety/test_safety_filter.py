@@ -33,9 +33,13 @@ floats = st.floats(-50.0, 50.0)
 def test_one_constraint_projection_closed_form(
     a: list[float], w: list[float], nominal: list[float], c: float
 ) -> None:
-    """One row a.u <= c in a huge box: u = u_nom - max(0, a.u_nom - c) W^-2 a / (a' W^-2 a)."""
+    """One row a.u <= c, box never binding: u = u_nom - max(0, a.u_nom - c) W^-2 a / (a' W^-2 a).
+
+    The correction of u_i is at most (a.u_nom - c) / |a_i| <= 800 / 0.1, inside +-1e4 (a
+    larger box would exceed the row-range bound, conditioning.MAX_ROW_RANGE).
+    """
     config = {
-        "actuators": {"names": ["x", "y", "z"], "effort_min": [-1e6] * 3, "effort_max": [1e6] * 3},
+        "actuators": {"names": ["x", "y", "z"], "effort_min": [-1e4] * 3, "effort_max": [1e4] * 3},
         "force_limits": [{"name": "row", "A": [a], "lower": [-1e7], "upper": [c]}],
         "weights": w,
     }
