@@ -2,8 +2,10 @@
 
 Step ``t`` of the window computes exactly ``policy(image_t, vector_t, h, dt_t)``
 (see :mod:`liquid_controller.models.policy`), with ``h`` zeroed first on the rows
-where an episode starts. The camera encoder runs once over all ``B * W`` frames
-and the heads once over all core outputs, since neither carries state. With
+where an episode starts (the core runs through
+:func:`~liquid_controller.train.core_sequence.run_core`). The camera encoder runs once
+over all ``B * W`` frames and the heads once over all core outputs, since neither
+carries state. With
 BarrierNet end to end, the nominal action passes through
 :class:`~liquid_controller.models.barriernet.BarrierNetLayer` with the policy's
 gains, the recorded joint state and the previous recorded command.
@@ -21,6 +23,7 @@ from torch import nn
 from liquid_controller.models.barriernet import BarrierNetLayer
 from liquid_controller.models.policy import LiquidPolicy
 from liquid_controller.runtime.spec import MIN_BARRIER_GAIN
+from liquid_controller.train.core_sequence import run_core
 
 __all__ = ["WindowModel", "WindowOutput"]
 
@@ -74,13 +77,7 @@ class WindowModel(nn.Module):
         batch, steps = dt.shape
         flat_image = None if image is None else image.reshape(batch * steps, *image.shape[2:])
         features = policy.features(flat_image, vector.reshape(batch * steps, -1))
-        features = features.reshape(batch, steps, -1)
-        keep = (~reset).to(features.dtype).unsqueeze(-1)
-        outputs = []
-        for t in range(steps):
-            y, h = policy.core.step(features[:, t], h * keep[:, t], dt[:, t])
-            outputs.append(y)
-        core_out = torch.stack(outputs, dim=1)
+        core_out, h = run_core(policy.core, features.reshape(batch, steps, -1), h, dt, reset)
         action = policy.action_head(core_out)
         filtered = None
         if self.barrier_layer is not None:

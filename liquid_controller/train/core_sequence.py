@@ -1,0 +1,224 @@
+r"""The policy core over a window, as training runs it: a fused path for the wired CfC.
+
+:func:`run_core` returns what stepping ``core.step`` through the window returns
+(state zeroed where an episode starts), for any core. For the NCP-wired CfC
+(:class:`~liquid_controller.models.cells.WiredCfCCell`, modes ``default`` and
+``no_gate``, no mixed memory, no projection) it computes the same maths with far
+fewer operations, which is what makes training fast on a CPU:
+
+- each layer's four heads (``ff1``, ``ff2``, ``time_a``, ``time_b``) are one
+  matrix, masked by the wiring once per window instead of twice per step;
+- the first layer's input part of that product is one matrix product over all
+  ``B * W`` steps before the loop (its inputs do not depend on the state);
+- the recurrence runs in :class:`WiredCfCWindow`, an autograd function with a
+  hand-written backward pass through time: the forward records no graph, the
+  backward does per step only the elementwise chain rule and two small products,
+  and the weight gradients are one matrix product per layer over all steps.
+
+Per layer ``l`` with ``n`` neurons, state ``h`` and input ``x`` (the features for
+layer 0, layer ``l - 1``'s new state otherwise)::
+
+    [p1, p2, a, b] = [x, h] @ W.T + c
+    f1, f2 = tanh(p1), tanh(p2);  g = sigmoid(a * dt + b)
+    default: h' = f1 + g (f2 - f1)        no_gate: h' = f1 + g f2
+
+Backward, for ``e = dL/dh'``: ``dp1 = e (1 - g) (1 - f1^2)`` (``no_gate``: ``e (1 - f1^2)``),
+``dp2 = e g (1 - f2^2)``, ``db = e (f2 - f1) g (1 - g)`` (``no_gate``: ``e f2 g (1 - g)``),
+``da = db dt``; then ``d[x, h] = dp @ W``. ``test/train/test_core_sequence.py``
+checks values and every gradient against autograd through the step loop (float64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from liquid_controller.models.cells import CfCCell, WiredCfCCell
+from liquid_controller.models.sequence import LiquidRNN
+
+__all__ = ["WiredCfCWindow", "fused_wired_cfc", "run_core"]
+
+
+def fused_wired_cfc(core: Any) -> WiredCfCCell | None:
+    """Return the core's wired CfC cell if the fused path computes it, else ``None``."""
+    if not isinstance(core, LiquidRNN) or core.lstm is not None:
+        return None
+    cell = core.rnn_cell
+    if not isinstance(cell, WiredCfCCell) or cell.mode == "pure":
+        return None
+    if not isinstance(core.fc, torch.nn.Identity):
+        return None
+    return cell
+
+
+def _layer_weights(layer: CfCCell) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W, c)`` of the four heads stacked: ``W`` is ``(4 n, inputs + n)``, masked."""
+    assert layer.ff2 is not None and layer.time_a is not None and layer.time_b is not None
+    mask = layer.sparsity_mask
+    w1, w2 = layer.ff1.weight, layer.ff2.weight
+    if mask is not None:
+        w1, w2 = w1 * mask, w2 * mask
+    weight = torch.cat([w1, w2, layer.time_a.weight, layer.time_b.weight], dim=0)
+    bias = torch.cat([layer.ff1.bias, layer.ff2.bias, layer.time_a.bias, layer.time_b.bias])
+    return weight, bias
+
+
+class WiredCfCWindow(torch.autograd.Function):
+    """The wired CfC recurrence over a window with a hand-written backward (see the module).
+
+    Inputs: ``gated`` (mode ``default``), ``sizes`` (neurons per layer), ``resets``
+    (per step: does some row restart there), then tensors: ``pre0`` ``(T, B, 4 n0)``
+    (layer 0's input part plus bias), ``dt`` ``(T, B, 1)``, ``keep`` ``(T, B, 1)``
+    (0 where a row restarts), ``h0`` ``(B, sum(sizes))``, ``w0h`` ``(4 n0, n0)``
+    (layer 0's recurrent part), then ``W_l`` ``(4 n_l, n_{l-1} + n_l)`` and ``c_l``
+    for each later layer. Outputs: the last layer's states ``(T, B, n_L)`` and the
+    state after the window.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        gated: bool,
+        sizes: tuple[int, ...],
+        resets: tuple[bool, ...],
+        pre0: torch.Tensor,
+        dt: torch.Tensor,
+        keep: torch.Tensor,
+        h0: torch.Tensor,
+        w0h: torch.Tensor,
+        *later: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the recurrence without a graph, keeping what the backward pass reads."""
+        steps, batch = pre0.shape[0], pre0.shape[1]
+        weights = [w0h] + list(later[0::2])
+        biases = [None] + list(later[1::2])
+        like = pre0
+        states = list(torch.split(h0, list(sizes), dim=1))
+        previous = [like.new_empty(steps, batch, n) for n in sizes]  # state before step t
+        new = [like.new_empty(steps, batch, n) for n in sizes]
+        d_heads = [like.new_empty(steps, batch, 2 * n) for n in sizes]  # 1 - tanh^2
+        gate = [like.new_empty(steps, batch, n) for n in sizes]
+        spread = [like.new_empty(steps, batch, n) for n in sizes]  # f2 - f1 (or f2)
+        for t in range(steps):
+            if resets[t]:
+                states = [s * keep[t] for s in states]
+            for index, n in enumerate(sizes):
+                previous[index][t] = states[index]
+                if index == 0:
+                    pre = torch.addmm(pre0[t], states[0], weights[0].t())
+                else:
+                    w = weights[index]
+                    pre = torch.addmm(
+                        biases[index], new[index - 1][t], w[:, : sizes[index - 1]].t()
+                    )
+                    pre.addmm_(states[index], w[:, sizes[index - 1] :].t())
+                heads = torch.tanh(pre[:, : 2 * n])
+                f1, f2 = heads[:, :n], heads[:, n:]
+                g = torch.sigmoid(torch.addcmul(pre[:, 3 * n :], pre[:, 2 * n : 3 * n], dt[t]))
+                torch.addcmul(
+                    torch.ones_like(heads), heads, heads, value=-1.0, out=d_heads[index][t]
+                )
+                gate[index][t] = g
+                if gated:
+                    torch.sub(f2, f1, out=spread[index][t])
+                    h = torch.addcmul(f1, g, spread[index][t])
+                else:
+                    spread[index][t] = f2
+                    h = torch.addcmul(f1, g, f2)
+                new[index][t] = h
+                states[index] = h
+        ctx.gated, ctx.sizes, ctx.resets = gated, sizes, resets
+        ctx.save_for_backward(
+            dt, keep, *weights[:1], *later, *previous, *new, *d_heads, *gate, *spread
+        )
+        return new[-1], torch.cat(states, dim=1)
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: Any, d_out: torch.Tensor, d_last: torch.Tensor
+    ) -> tuple[Any, ...]:
+        """Backpropagate through time; return one gradient (or ``None``) per input."""
+        sizes, layers = ctx.sizes, len(ctx.sizes)
+        saved = ctx.saved_tensors
+        dt, keep, w0h = saved[0], saved[1], saved[2]
+        later = saved[3 : 3 + 2 * (layers - 1)]
+        rest = saved[3 + 2 * (layers - 1) :]
+        previous, new, d_heads, gate, spread = (
+            rest[i * layers : (i + 1) * layers] for i in range(5)
+        )
+        weights = [w0h] + list(later[0::2])
+        steps, batch = dt.shape[0], dt.shape[1]
+        d_state = [g.clone() for g in torch.split(d_last, list(sizes), dim=1)]
+        d_pre = [d_out.new_empty(steps, batch, 4 * n) for n in sizes]
+        d_out = d_out.contiguous()
+        for t in range(steps - 1, -1, -1):
+            d_state[-1] = d_state[-1] + d_out[t]
+            for index in range(layers - 1, -1, -1):
+                n, e = sizes[index], d_state[index]
+                g, dp = gate[index][t], d_pre[index][t]
+                eg = e * g
+                if ctx.gated:
+                    torch.mul(e - eg, d_heads[index][t][:, :n], out=dp[:, :n])
+                else:
+                    torch.mul(e, d_heads[index][t][:, :n], out=dp[:, :n])
+                torch.mul(eg, d_heads[index][t][:, n:], out=dp[:, n : 2 * n])
+                torch.mul(eg - eg * g, spread[index][t], out=dp[:, 3 * n :])
+                torch.mul(dp[:, 3 * n :], dt[t], out=dp[:, 2 * n : 3 * n])
+                w = weights[index]
+                if index == 0:
+                    d_state[0] = dp @ w
+                else:
+                    d_z = dp @ w
+                    d_state[index - 1] = d_state[index - 1] + d_z[:, : sizes[index - 1]]
+                    d_state[index] = d_z[:, sizes[index - 1] :]
+            if ctx.resets[t]:
+                d_state = [d * keep[t] for d in d_state]
+        flat = [d.reshape(steps * batch, -1) for d in d_pre]
+        grads: list[Any] = [None, None, None, d_pre[0], None, None, torch.cat(d_state, dim=1)]
+        grads.append(flat[0].t() @ previous[0].reshape(steps * batch, -1))
+        for index in range(1, layers):
+            z = torch.cat([new[index - 1], previous[index]], dim=2).reshape(steps * batch, -1)
+            grads += [flat[index].t() @ z, flat[index].sum(dim=0)]
+        return tuple(grads)
+
+
+def run_core(
+    core: Any, features: torch.Tensor, h: torch.Tensor, dt: torch.Tensor, reset: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``core`` over a window; return ``(outputs (B, W, out), state after the window)``.
+
+    Args:
+        core: the policy's core (any :func:`rnn_from_config` result).
+        features: ``(B, W, input_size)`` core inputs.
+        h: ``(B, state_size)`` state before the window.
+        dt: ``(B, W)`` seconds per step.
+        reset: ``(B, W)`` bool: zero that row's state before this step.
+    """
+    steps = features.shape[1]
+    keep = (~reset).to(features.dtype).unsqueeze(-1)
+    resets = tuple(bool(r) for r in reset.any(dim=0).tolist())
+    cell = fused_wired_cfc(core)
+    if cell is None:
+        outputs = []
+        for t in range(steps):
+            y, h = core.step(features[:, t], h * keep[:, t] if resets[t] else h, dt[:, t])
+            outputs.append(y)
+        return torch.stack(outputs, dim=1), h
+    weights = [_layer_weights(layer) for layer in cell.layers]
+    w0, c0 = weights[0]
+    inputs = features.shape[2]
+    pre0 = torch.matmul(features.transpose(0, 1), w0[:, :inputs].t()) + c0
+    later = [tensor for pair in weights[1:] for tensor in pair]
+    outputs, h = WiredCfCWindow.apply(
+        cell.mode == "default",
+        tuple(int(n) for n in cell.layer_sizes),
+        resets,
+        pre0,
+        dt.to(features.dtype).transpose(0, 1).unsqueeze(-1).contiguous(),
+        keep.transpose(0, 1).contiguous(),
+        h,
+        w0[:, inputs:].contiguous(),
+        *later,
+    )
+    return outputs.transpose(0, 1), h
