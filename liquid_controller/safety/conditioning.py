@@ -18,8 +18,10 @@ from liquid_controller.errors import ConfigError
 
 __all__ = [
     "HARD_TOLERANCE",
+    "MAX_CLASS_K",
     "MAX_COST_RATIO",
     "MAX_ROW_RANGE",
+    "check_class_k",
     "check_cost",
     "check_row_range",
     "row_ranges",
@@ -43,6 +45,11 @@ MAX_ROW_RANGE = 1e6
 #: 1e7 some ticks (1%) were wrongly called infeasible, 30% at 1e8; 1e8 the other way round
 #: gave solver errors; none at 1e4 to 1e6.
 MAX_COST_RATIO = 1e6
+#: Largest configured class-K gain, 1/s: a barrier recovering within a microsecond, far
+#: beyond any control rate. Probed (joint velocity and position barriers, the example
+#: robot): no fallback up to 1e6, the first solver error at 1e8; 1e300 overflows the
+#: condition's coefficients (up to k**r) and every tick falls back.
+MAX_CLASS_K = 1e6
 
 
 def row_ranges(rows: FloatArray, effort_min: FloatArray, effort_max: FloatArray) -> FloatArray:
@@ -98,3 +105,13 @@ def check_cost(weights: Sequence[float], slack_weight: float, soft_rows: bool) -
             f"squared weight (here {low:.3g}..{high:.3g}); the solver cannot honour a cost "
             "this ill-conditioned (it would call relaxable ticks infeasible)",
         )  # fmt: skip
+
+
+def check_class_k(key: str, gains: Sequence[float]) -> None:
+    """Raise ConfigError naming ``key[i]`` for a gain above :data:`MAX_CLASS_K`."""
+    for i, gain in enumerate(gains):
+        if gain > MAX_CLASS_K:
+            raise ConfigError(
+                f"{key}[{i}]", gain, f"a gain <= {MAX_CLASS_K:g} 1/s (larger ones overflow the "
+                "barrier condition or leave the solver unable to verify it)",
+            )  # fmt: skip

@@ -56,7 +56,12 @@ from liquid_controller.safety.barriers import (
     class_k_coefficients,
     read_joint_state,
 )
-from liquid_controller.safety.conditioning import check_cost, check_row_range, row_ranges
+from liquid_controller.safety.conditioning import (
+    check_class_k,
+    check_cost,
+    check_row_range,
+    row_ranges,
+)
 from liquid_controller.safety.config import BarrierKind, SafetyConfig
 from liquid_controller.safety.plugins import PluginKind, resolve_plugin
 from liquid_controller.safety.qp import QPProblem
@@ -159,7 +164,7 @@ class ConstraintBuilder:
         self._force_static = None if self.force_dynamic else self._stack_force({})
 
         # Barrier rows: built-in joint rows (vectorised), then plug-ins.
-        self._check_joint_inertia(config)
+        self._check_barrier_numbers(config)
         self.joint_rows = JointBarrierRows(config.barriers, n)
         barrier_names: list[str] = []
         for barrier in config.barriers:
@@ -217,9 +222,10 @@ class ConstraintBuilder:
         ``b = Pq @ joint_position + Pv @ joint_velocity + p`` (the filter's fast path)."""
         self._trial_plugins(config.nominal_state)
 
-    def _check_joint_inertia(self, config: SafetyConfig) -> None:
-        """Reject joint barriers whose rows ``u_j / inertia_j`` exceed the row-range bound."""
+    def _check_barrier_numbers(self, config: SafetyConfig) -> None:
+        """Reject gains above the bound and joint rows ``u_j / inertia_j`` beyond the range."""
         for index, barrier in enumerate(config.barriers):
+            check_class_k(f"barriers[{index}].class_k", barrier.class_k)
             for jj, (j, inertia) in enumerate(zip(barrier.joints, barrier.inertia, strict=True)):
                 row = np.zeros((1, self.n))
                 with np.errstate(over="ignore"):

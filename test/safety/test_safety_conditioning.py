@@ -14,12 +14,18 @@ from safety_scenarios import WHEELS
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.safety import SafetyFilter
-from liquid_controller.safety.conditioning import MAX_COST_RATIO, MAX_ROW_RANGE
+from liquid_controller.safety.conditioning import MAX_CLASS_K, MAX_COST_RATIO, MAX_ROW_RANGE
 
 
 def wheels(**changes: Any) -> dict[str, Any]:
     config = copy.deepcopy(WHEELS)
     config.update(changes)
+    return config
+
+
+def with_class_k(gain: float) -> dict[str, Any]:
+    config = wheels()
+    config["barriers"][0]["class_k"] = [gain]
     return config
 
 
@@ -42,6 +48,7 @@ def with_inertia(inertia: float) -> dict[str, Any]:
         ),
         (with_inertia(1e-320), r"'barriers\[0\]\.inertia\[0\]'.*1e-320.*\|u\| / inertia"),
         (wheels(weights=[1e-300, 1e300]), r"'weights'.*within a factor 1e\+06"),
+        (with_class_k(1e300), r"'barriers\[0\]\.class_k\[0\]'.*<= 1e\+06"),
         (wheels(weights=[1.0, 1e4]), r"'weights'"),
         (wheels(slack_weight=1e8), r"'slack_weight'.*100000000.*within a factor"),
         (wheels(weights=[1e3, 1e3], slack_weight=0.1), r"'slack_weight'"),
@@ -72,6 +79,7 @@ AT_THE_BOUNDS = [
         ]
     ),
     with_inertia(2.0 / MAX_ROW_RANGE),  # |u| / inertia = MAX_ROW_RANGE
+    with_class_k(MAX_CLASS_K),
     wheels(weights=[1.0, 1.0], slack_weight=MAX_COST_RATIO),
     wheels(weights=[1.0, MAX_COST_RATIO**0.5], slack_weight=MAX_COST_RATIO**0.5),
 ]
