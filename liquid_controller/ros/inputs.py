@@ -1,34 +1,35 @@
-"""Sensor subscriptions: ROS message -> numpy (``liquid_controller.sensing``) -> runner.
+"""Sensor subscriptions: ROS message -> runner (through ``control.sensor_feed``).
 
 :class:`PolicyInputs` feeds a ``PolicyRunner`` (``policy_node`` and the composed
 ``controller_node``). Only the inputs the loaded policy needs are subscribed: the camera
 when its spec has an image, the IMU when it has an ``imu`` vector. Joint states come
 through one :class:`JointStateInput` per node, mapped by name once and handed to every
 consumer (the policy's ``joint_position`` / ``joint_velocity`` inputs, the safety runner).
-A message that does not convert (unknown encoding, NaN, missing joint ...) is dropped and
-counted per input by the runner; it never reaches the policy.
+What happens to a message (conversion, drops, stamps) is the ROS-free feed's, which
+offline replay uses too; this module only subscribes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CompressedImage, Image, Imu, JointState
 
-from liquid_controller.control.diagnostics import WindowStats
 from liquid_controller.control.policy_runner import IMAGE_INPUT, PolicyRunner
-from liquid_controller.errors import ConfigError, MessageConversionError
-from liquid_controller.sensing import (
-    JointSample,
-    JointStateMapper,
-    header_stamp_ns,
-    image_to_rgb,
-    imu_to_vector,
+from liquid_controller.control.sensor_feed import (
+    IMU_INPUT,
+    JOINT_POSITION_INPUT,
+    JOINT_VELOCITY_INPUT,
+    JointConsumer,
+    JointFeed,
+    PolicyFeed,
 )
+from liquid_controller.errors import ConfigError
+from liquid_controller.sensing import JointSample, image_to_rgb
 
 __all__ = [
     "CAMERA_TOPIC",
@@ -50,12 +51,7 @@ CAMERA_TOPIC = "camera/image_raw"
 COMPRESSED_CAMERA_TOPIC = "camera/image_raw/compressed"
 IMU_TOPIC = "imu/data"
 JOINT_STATES_TOPIC = "joint_states"
-IMU_INPUT = "imu"
 JOINT_STATE_INPUT = "joint_state"
-JOINT_POSITION_INPUT = "joint_position"
-JOINT_VELOCITY_INPUT = "joint_velocity"
-NS_PER_S = 1e9
-AGE_WINDOW = 500
 Wrap = Callable[[str, Callable[[Any], None]], Callable[[Any], Any]]
 
 
@@ -99,11 +95,10 @@ class PolicyInputs:
         self._runner = runner
         self._now_s = now_s
         self._on_camera = on_camera
-        self._on_message = on_message or _ignore
+        self._feed = PolicyFeed(runner, on_message=on_message)
+        self.arrival_age = self._feed.arrival_age
+        self.joint_inputs = self._feed.joint_inputs
         names = set(runner.input_names)
-        self.arrival_age: dict[str, WindowStats] = {}
-        """Per input: node time at arrival minus header stamp, seconds (sensor + transport
-        latency, meaningful when the sensor and this node share a clock)."""
         self.subscriptions: list[Any] = []
         if IMAGE_INPUT in names:
             msg_type, topic = (
@@ -120,56 +115,22 @@ class PolicyInputs:
             self.subscriptions.append(
                 node.create_subscription(Imu, IMU_TOPIC, wrap("imu", self._on_imu_msg), qos)
             )
-        self.joint_inputs = tuple(
-            n for n in (JOINT_POSITION_INPUT, JOINT_VELOCITY_INPUT) if n in names
-        )
 
     def _on_image_msg(self, msg: Any) -> None:
         started = time.perf_counter()
-        now = self._now_s()
-        self._on_message(IMAGE_INPUT, now)
-        try:
-            height, width, _ = self._runner.input_shape(IMAGE_INPUT)
-            # Fused: the channel shuffle runs on the small, resized image.
-            image = image_to_rgb(msg, (height, width))
-            stamp = header_stamp_ns(msg) / NS_PER_S
-        except MessageConversionError as err:
-            self._runner.record_drop(IMAGE_INPUT, str(err))
-            return
-        accepted = self._runner.submit(IMAGE_INPUT, image, stamp_s=stamp, now_s=now) is None
-        if accepted:
-            self._record_age(IMAGE_INPUT, now - stamp)
-            if self._on_camera is not None:
-                self._on_camera(started)
+        if self._feed.image(msg, self._now_s()) and self._on_camera is not None:
+            self._on_camera(started)
 
     def _on_imu_msg(self, msg: Any) -> None:
-        now = self._now_s()
-        self._on_message(IMU_INPUT, now)
-        try:
-            vector = imu_to_vector(msg)
-            stamp = header_stamp_ns(msg) / NS_PER_S
-        except MessageConversionError as err:
-            self._runner.record_drop(IMU_INPUT, str(err))
-            return
-        if self._runner.submit(IMU_INPUT, vector, stamp_s=stamp, now_s=now) is None:
-            self._record_age(IMU_INPUT, now - stamp)
-
-    def _record_age(self, name: str, age_s: float) -> None:
-        self.arrival_age.setdefault(name, WindowStats(AGE_WINDOW)).add(age_s)
+        self._feed.imu(msg, self._now_s())
 
     def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
         """Submit the policy's joint inputs from a converted joint state."""
-        for name in self.joint_inputs:
-            values = sample.position if name == JOINT_POSITION_INPUT else sample.velocity
-            if values is None:
-                self._runner.record_drop(name, "joint state has no velocity")
-            else:
-                self._runner.submit(name, values, stamp_s=stamp_s, now_s=now_s)
+        self._feed.accept_joints(sample, stamp_s, now_s)
 
     def reject_joints(self, reason: str) -> None:
         """Count a joint state that did not convert against the policy's joint inputs."""
-        for name in self.joint_inputs:
-            self._runner.record_drop(name, reason)
+        self._feed.reject_joints(reason)
 
 
 def _warm_up_image_conversion(size: tuple[int, ...]) -> None:
@@ -182,22 +143,6 @@ def _warm_up_image_conversion(size: tuple[int, ...]) -> None:
     frame = Image(height=2 * height, width=2 * width, encoding="rgb8", step=6 * width)
     frame.data = bytes(frame.step * frame.height)
     image_to_rgb(frame, (height, width))
-
-
-def _ignore(name: str, now_s: float) -> None:
-    """Default ``on_message``: no rate metering."""
-
-
-class JointConsumer(Protocol):
-    """Something fed by :class:`JointStateInput` (the policy side, the safety side)."""
-
-    def accept_joints(self, sample: JointSample, stamp_s: float, now_s: float) -> None:
-        """Take a joint state mapped onto the configured joint order."""
-        ...
-
-    def reject_joints(self, reason: str) -> None:
-        """Count a joint state that did not convert."""
-        ...
 
 
 class JointStateInput:
@@ -228,29 +173,10 @@ class JointStateInput:
         wrap: Wrap = _unwrapped,
     ) -> None:
         self._now_s = now_s
-        self._on_message = on_message or _ignore
-        self._consumers = []
-        for names, consumer in consumers:
-            if not names:
-                raise ConfigError("joint_names", list(names), "the joint names to read (non-empty)")
-            self._consumers.append((JointStateMapper(names), consumer))
+        self._feed = JointFeed(consumers, on_message=on_message)
         self.subscription = node.create_subscription(
             JointState, JOINT_STATES_TOPIC, wrap("joint_states", self._on_msg), qos
         )
 
     def _on_msg(self, msg: Any) -> None:
-        now = self._now_s()
-        self._on_message(JOINT_STATE_INPUT, now)
-        try:
-            stamp = header_stamp_ns(msg) / NS_PER_S
-        except MessageConversionError as err:
-            for _, consumer in self._consumers:
-                consumer.reject_joints(str(err))
-            return
-        for mapper, consumer in self._consumers:
-            try:
-                sample = mapper.map(msg)
-            except MessageConversionError as err:
-                consumer.reject_joints(str(err))
-                continue
-            consumer.accept_joints(sample, stamp, now)
+        self._feed.joint_state(msg, self._now_s())

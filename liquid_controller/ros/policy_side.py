@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 from rclpy.node import Node
 from rclpy.time import Time
 from std_srvs.srv import Trigger
@@ -20,13 +19,12 @@ from liquid_controller.control.diagnostics import (
     DiagnosticRecord,
     PolicyDiagnostics,
 )
+from liquid_controller.control.node_settings import policy_runner_config as runner_config
+from liquid_controller.control.node_settings import warm_up
 from liquid_controller.control.policy_loading import load_policy
-from liquid_controller.control.policy_runner import (
-    IMAGE_INPUT,
-    PolicyRunner,
-    PolicyRunnerConfig,
-    PolicyTick,
-)
+from liquid_controller.control.policy_runner import PolicyRunner, PolicyTick
+from liquid_controller.control.sensor_feed import policy_joint_names
+from liquid_controller.control.tick_trigger import steps_on_camera_frame, steps_on_timer
 from liquid_controller.errors import ConfigError
 from liquid_controller.msg import PolicyState
 from liquid_controller.ros.inputs import PolicyInputs, Wrap
@@ -55,32 +53,6 @@ def stamp_msg(seconds: float) -> Any:
 def resolve_model_path(value: str) -> str:
     """``model_path`` parameter -> file (empty: the installed default policy)."""
     return value or str(default_model_path())
-
-
-def runner_config(values: Mapping[str, Any]) -> PolicyRunnerConfig:
-    """Policy runner settings from the node's parameter values."""
-    return PolicyRunnerConfig(
-        input_timeout_s=float(values["input_timeout_s"]),
-        nominal_period_s=1.0 / float(values["rate_hz"]),
-        max_dt_s=float(values["max_dt_s"]),
-        reset_on_resume=bool(values["reset_on_resume"]),
-    )
-
-
-def warm_up(policy: Policy, dt_s: float) -> None:
-    """Step ``policy`` once on a neutral observation, then reset its hidden state.
-
-    The first step of a process pays for lazy set-up (numpy kernels, caches: 15-90 ms for
-    the default camera policy); doing it here keeps that out of the first control callback.
-    The observation is a black image and each vector at its normalisation mean.
-    """
-    spec = policy.spec
-    obs: dict[str, Any] = {v.name: np.asarray(v.mean, dtype=np.float64) for v in spec.vectors}
-    if spec.image is not None:
-        shape = (spec.image.height, spec.image.width, spec.image.channels)
-        obs[IMAGE_INPUT] = np.zeros(shape, dtype=np.uint8)
-    policy.step(obs, dt_s)
-    policy.reset()
 
 
 def load_model(value: str, dt_s: float) -> Policy:
@@ -154,12 +126,7 @@ class PolicySide:
 
     def joint_names(self, override: list[str]) -> list[str]:
         """Joint order of the policy's joint inputs: the parameter, else the spec's fields."""
-        if override:
-            return list(override)
-        for vector in self.runner.spec.vectors:
-            if vector.name in self.inputs.joint_inputs:
-                return list(vector.fields)
-        return []
+        return policy_joint_names(self.runner.spec, self.inputs.joint_inputs, override)
 
     def on_activate(self) -> None:
         """Give a re-activated node a fresh hidden state (a first activation has one)."""
@@ -290,14 +257,8 @@ class PolicyTriggered:
         super()._on_activate(now_s)  # type: ignore[misc]
 
     def _on_camera(self, started_s: float) -> None:
-        # While an input is stale the timer steps (the safe command): not both.
-        if self.params["trigger"] == "camera" and not self._stale():
+        if steps_on_camera_frame(self.params["trigger"], self.policy.runner, self.now_s()):
             self.run_tick(started_s)
 
-    def _stale(self) -> bool:
-        return bool(self.policy.runner.watchdog.stale_inputs(self.now_s()))
-
     def _timer_due(self, now_s: float) -> bool:
-        if self.params["trigger"] == "timer":
-            return True
-        return bool(self.policy.runner.watchdog.stale_inputs(now_s))
+        return steps_on_timer(self.params["trigger"], self.policy.runner, now_s)
