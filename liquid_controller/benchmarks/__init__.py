@@ -31,6 +31,7 @@ SUITES: dict[str, str] = {
     "core": "liquid_controller.benchmarks.core",
     "barriernet": "liquid_controller.benchmarks.barriernet",
     "safety": "liquid_controller.benchmarks.safety",
+    "training": "liquid_controller.benchmarks.training",
 }
 """Suite name -> module implementing the shape above, in the order ``all`` runs them."""
 

@@ -74,6 +74,11 @@ class WiredCfCWindow(torch.autograd.Function):
     (layer 0's recurrent part), then ``W_l`` ``(4 n_l, n_{l-1} + n_l)`` and ``c_l``
     for each later layer. Outputs: the last layer's states ``(T, B, n_L)`` and the
     state after the window.
+
+    A step is kept to a few calls, since Python overhead dominates at these sizes: the
+    forward keeps each step's ``tanh`` heads, gate and states in lists and stacks them
+    once; the backward first forms, for all steps at once, the factors ``J`` of
+    ``d pre / d h'`` per head, so that a step is ``dp = e J_t`` and ``d[x, h] = dp @ W``.
     """
 
     @staticmethod
@@ -90,96 +95,83 @@ class WiredCfCWindow(torch.autograd.Function):
         *later: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the recurrence without a graph, keeping what the backward pass reads."""
-        steps, batch = pre0.shape[0], pre0.shape[1]
-        weights = [w0h] + list(later[0::2])
-        biases = [None] + list(later[1::2])
-        like = pre0
+        layers = len(sizes)
+        below = [None] + [w[:, : sizes[i]].t() for i, w in enumerate(later[0::2])]
+        recurrent = [w0h.t()] + [w[:, sizes[i] :].t() for i, w in enumerate(later[0::2])]
+        biases = [None, *later[1::2]]
         states = list(torch.split(h0, list(sizes), dim=1))
-        previous = [like.new_empty(steps, batch, n) for n in sizes]  # state before step t
-        new = [like.new_empty(steps, batch, n) for n in sizes]
-        d_heads = [like.new_empty(steps, batch, 2 * n) for n in sizes]  # 1 - tanh^2
-        gate = [like.new_empty(steps, batch, n) for n in sizes]
-        spread = [like.new_empty(steps, batch, n) for n in sizes]  # f2 - f1 (or f2)
-        for t in range(steps):
+        lists: dict[str, list[list[torch.Tensor]]] = {
+            key: [[] for _ in sizes] for key in ("previous", "new", "heads", "gates")
+        }
+        previous, new, heads, gates = lists.values()
+        for t, (pre0_t, dt_t, keep_t) in enumerate(zip(pre0, dt, keep, strict=True)):
             if resets[t]:
-                states = [s * keep[t] for s in states]
-            for index, n in enumerate(sizes):
-                previous[index][t] = states[index]
+                states = [s * keep_t for s in states]
+            for index in range(layers):
+                n, h = sizes[index], states[index]
+                previous[index].append(h)
                 if index == 0:
-                    pre = torch.addmm(pre0[t], states[0], weights[0].t())
+                    pre = torch.addmm(pre0_t, h, recurrent[0])
                 else:
-                    w = weights[index]
-                    pre = torch.addmm(
-                        biases[index], new[index - 1][t], w[:, : sizes[index - 1]].t()
-                    )
-                    pre.addmm_(states[index], w[:, sizes[index - 1] :].t())
-                heads = torch.tanh(pre[:, : 2 * n])
-                f1, f2 = heads[:, :n], heads[:, n:]
-                g = torch.sigmoid(torch.addcmul(pre[:, 3 * n :], pre[:, 2 * n : 3 * n], dt[t]))
-                torch.addcmul(
-                    torch.ones_like(heads), heads, heads, value=-1.0, out=d_heads[index][t]
-                )
-                gate[index][t] = g
-                if gated:
-                    torch.sub(f2, f1, out=spread[index][t])
-                    h = torch.addcmul(f1, g, spread[index][t])
-                else:
-                    spread[index][t] = f2
-                    h = torch.addcmul(f1, g, f2)
-                new[index][t] = h
-                states[index] = h
+                    pre = torch.addmm(biases[index], states[index - 1], below[index])
+                    pre.addmm_(h, recurrent[index])
+                ff, time_a, time_b = torch.split(pre, (2 * n, n, n), dim=1)
+                tanh = torch.tanh(ff)
+                f1, f2 = tanh.chunk(2, dim=1)
+                g = torch.sigmoid(torch.addcmul(time_b, time_a, dt_t))
+                states[index] = torch.lerp(f1, f2, g) if gated else torch.addcmul(f1, g, f2)
+                new[index].append(states[index])
+                heads[index].append(tanh)
+                gates[index].append(g)
+        stacked = [torch.stack(rows) for group in lists.values() for rows in group]
         ctx.gated, ctx.sizes, ctx.resets = gated, sizes, resets
-        ctx.save_for_backward(
-            dt, keep, *weights[:1], *later, *previous, *new, *d_heads, *gate, *spread
-        )
-        return new[-1], torch.cat(states, dim=1)
+        ctx.save_for_backward(dt, keep, w0h, *later, *stacked)
+        return stacked[2 * layers - 1], torch.cat(states, dim=1)
 
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: Any, d_out: torch.Tensor, d_last: torch.Tensor
     ) -> tuple[Any, ...]:
         """Backpropagate through time; return one gradient (or ``None``) per input."""
-        sizes, layers = ctx.sizes, len(ctx.sizes)
-        saved = ctx.saved_tensors
-        dt, keep, w0h = saved[0], saved[1], saved[2]
-        later = saved[3 : 3 + 2 * (layers - 1)]
-        rest = saved[3 + 2 * (layers - 1) :]
-        previous, new, d_heads, gate, spread = (
-            rest[i * layers : (i + 1) * layers] for i in range(5)
-        )
-        weights = [w0h] + list(later[0::2])
+        sizes, layers, gated = ctx.sizes, len(ctx.sizes), ctx.gated
+        dt, keep, w0h, *rest = ctx.saved_tensors
+        later, rest = rest[: 2 * (layers - 1)], rest[2 * (layers - 1) :]
+        previous, new, heads, gates = (rest[i * layers : (i + 1) * layers] for i in range(4))
+        weights = [w0h, *later[0::2]]
         steps, batch = dt.shape[0], dt.shape[1]
-        d_state = [g.clone() for g in torch.split(d_last, list(sizes), dim=1)]
-        d_pre = [d_out.new_empty(steps, batch, 4 * n) for n in sizes]
-        d_out = d_out.contiguous()
+        # Per layer and step, (B, 4, n): d pre / d h' of each head, for all steps at once.
+        factors = []
+        for index in range(layers):
+            f1, f2 = heads[index].chunk(2, dim=2)
+            g = gates[index]
+            spread = (f2 - f1 if gated else f2) * g * (1 - g)
+            first = (1 - f1 * f1) * (1 - g) if gated else 1 - f1 * f1
+            stacked = torch.stack([first, (1 - f2 * f2) * g, spread * dt, spread], dim=2)
+            factors.append(stacked.unbind(0))
+        d_state = list(torch.split(d_last, list(sizes), dim=1))
+        d_pre: list[list[torch.Tensor]] = [[] for _ in sizes]
+        d_out_steps, keep_steps = d_out.unbind(0), keep.unbind(0)
         for t in range(steps - 1, -1, -1):
-            d_state[-1] = d_state[-1] + d_out[t]
+            d_state[-1] = d_state[-1] + d_out_steps[t]
             for index in range(layers - 1, -1, -1):
-                n, e = sizes[index], d_state[index]
-                g, dp = gate[index][t], d_pre[index][t]
-                eg = e * g
-                if ctx.gated:
-                    torch.mul(e - eg, d_heads[index][t][:, :n], out=dp[:, :n])
-                else:
-                    torch.mul(e, d_heads[index][t][:, :n], out=dp[:, :n])
-                torch.mul(eg, d_heads[index][t][:, n:], out=dp[:, n : 2 * n])
-                torch.mul(eg - eg * g, spread[index][t], out=dp[:, 3 * n :])
-                torch.mul(dp[:, 3 * n :], dt[t], out=dp[:, 2 * n : 3 * n])
-                w = weights[index]
+                dp = (factors[index][t] * d_state[index].unsqueeze(1)).reshape(batch, -1)
+                d_pre[index].append(dp)
+                d_z = dp @ weights[index]
                 if index == 0:
-                    d_state[0] = dp @ w
+                    d_state[0] = d_z
                 else:
-                    d_z = dp @ w
-                    d_state[index - 1] = d_state[index - 1] + d_z[:, : sizes[index - 1]]
-                    d_state[index] = d_z[:, sizes[index - 1] :]
+                    d_in, d_state[index] = d_z.split((sizes[index - 1], sizes[index]), dim=1)
+                    d_state[index - 1] = d_state[index - 1] + d_in
             if ctx.resets[t]:
-                d_state = [d * keep[t] for d in d_state]
-        flat = [d.reshape(steps * batch, -1) for d in d_pre]
-        grads: list[Any] = [None, None, None, d_pre[0], None, None, torch.cat(d_state, dim=1)]
-        grads.append(flat[0].t() @ previous[0].reshape(steps * batch, -1))
+                d_state = [d * keep_steps[t] for d in d_state]
+        flat = [torch.stack(rows[::-1]) for rows in d_pre]
+        grads: list[Any] = [None, None, None, flat[0], None, None, torch.cat(d_state, dim=1)]
+        rows = steps * batch
+        grads.append(flat[0].reshape(rows, -1).t() @ previous[0].reshape(rows, -1))
         for index in range(1, layers):
-            z = torch.cat([new[index - 1], previous[index]], dim=2).reshape(steps * batch, -1)
-            grads += [flat[index].t() @ z, flat[index].sum(dim=0)]
+            z = torch.cat([new[index - 1], previous[index]], dim=2).reshape(rows, -1)
+            grad = flat[index].reshape(rows, -1)
+            grads += [grad.t() @ z, grad.sum(dim=0)]
         return tuple(grads)
 
 
