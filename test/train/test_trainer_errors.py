@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,12 @@ from liquid_controller.errors import CheckpointError, ConfigError
 from liquid_controller.models.checkpoint import load_checkpoint
 from liquid_controller.models.policy import TorchPolicy
 from liquid_controller.train.episodes import DatasetSplits
-from liquid_controller.train.train_config import parse_train_config
+from liquid_controller.train.train_config import (
+    ModelConfig,
+    OptimisationConfig,
+    load_train_config,
+    parse_train_config,
+)
 from liquid_controller.train.trainer import train
 
 
@@ -171,3 +177,11 @@ def test_barriernet_on_other_actuators_or_without_joint_states_is_refused(tmp_pa
     model = {"barriernet": {"safety_config": _safety_yaml(tmp_path, names=("a", "b"))}}
     with pytest.raises(ConfigError, match=r"action names.*the actuators \['a', 'b'\]"):
         train(config(tmp_path, model=model), data, progress=False)
+
+
+def test_the_example_config_documents_the_defaults() -> None:
+    example = Path(__file__).parents[2] / "config" / "train.yaml"
+    loaded = load_train_config(example)
+    assert loaded.model == ModelConfig()
+    assert loaded.optimisation == OptimisationConfig()
+    assert loaded.data == example.parent / "dataset.yaml"
