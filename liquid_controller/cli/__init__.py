@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "dataset",
     "train",
     "evaluate",
+    "replay",
 )
 
 

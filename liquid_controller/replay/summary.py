@@ -76,9 +76,7 @@ def build_summary(
         "active_constraints": counts["active_constraints"],
         "fallback_causes": counts["fallback_causes"],
         "fallback_intervals": recorder.fallback_intervals,
-        "fallback_intervals_listed": [
-            asdict(i) for i in recorder.fallbacks[:MAX_LISTED_INTERVALS]
-        ],
+        "fallback_intervals_listed": [asdict(i) for i in recorder.fallbacks[:MAX_LISTED_INTERVALS]],
         "dt_clamps": dict(policy_counters.dt_clamps),
         "dropped": {
             **{f"policy.{k}": v for k, v in policy_counters.dropped.items()},
