@@ -114,7 +114,13 @@ def test_workflow_on_bags_train_evaluate_export(tmp_path, capsys) -> None:
             {
                 "data": "dataset.yaml",
                 "model": {"cell": "cfc"},
-                "optimisation": {"epochs": 12, "batch_size": 3, "window": 20, "lr": 0.02},
+                "optimisation": {
+                    "epochs": 25,
+                    "batch_size": 3,
+                    "window": 10,
+                    "lr": 0.03,
+                    "patience": 0,
+                },
                 "output": {"run_dir": "run"},
             }
         ),
