@@ -69,3 +69,7 @@ class ObservationError(LiquidControllerError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"observation '{field}': {message}")
+
+
+class SimulationError(LiquidControllerError):
+    """The simulator cannot run: no OpenGL backend to render with, or its engine failed."""
