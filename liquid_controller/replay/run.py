@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.data.typestore import typestore_with_custom_messages
+from liquid_controller.errors import ConfigError, LiquidControllerError
 from liquid_controller.replay.controller import OfflineController, controller_parameters
 from liquid_controller.replay.engine import run_replay
 from liquid_controller.replay.messages import OutputMessages
@@ -80,12 +81,17 @@ def replay_bag(
     controller = OfflineController(policy, config, values)
     typestore = typestore_with_custom_messages()
     with BagSource(bag, typestore) as source:
-        chosen = resolve_topics(
-            source.topics,
-            controller.policy_runner.input_names,
-            joint_states_required=bool(values["require_joint_state"]),
-            **(topics or TopicNames())._asdict(),
-        )
+        try:
+            chosen = resolve_topics(
+                source.topics,
+                controller.policy_runner.input_names,
+                joint_states_required=bool(values["require_joint_state"]),
+                **(topics or TopicNames())._asdict(),
+            )
+        except ConfigError as err:
+            if source.damage is None:
+                raise
+            raise LiquidControllerError(f"{err}; the bag is damaged: {source.damage}") from None
         output = OutputBag(out, storage, typestore)
         recorder = ReplayRecorder(
             controller.actuator_names,

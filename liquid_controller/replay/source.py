@@ -2,15 +2,19 @@
 
 A readable bag (mcap or sqlite3, ``metadata.yaml`` beside it) is streamed with ``rosbags``
 (one chunk at a time, so memory does not grow with the bag's length). A bag that
-``rosbags`` cannot open because its MCAP file is cut short (a killed recording, a partial
-copy) is walked from the start instead (:mod:`liquid_controller.train.mcap_walk`): the
-messages before the damage are replayed, and :attr:`BagSource.damage` says where it is.
-A read error in the middle of a stream (a corrupt sqlite3 page, an MCAP chunk that does not
-decompress) ends the stream there, with the error and the last log time read as the damage.
+``rosbags`` cannot open is walked from the start instead, in the order its messages were
+written: a cut-short MCAP file (a killed recording, a partial copy; also one without
+``metadata.yaml``) with :mod:`liquid_controller.train.mcap_walk`, which reads the file
+whole, and a ``.db3`` file with damaged pages row by row
+(:mod:`liquid_controller.replay.sqlite_walk`). The messages before the damage are
+replayed and :attr:`BagSource.damage` says where it is. A read error in the middle of a
+``rosbags`` stream ends the stream there, with the error and the last log time read as the
+damage.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,6 +23,7 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys.store import Typestore
 
 from liquid_controller.errors import ConfigError
+from liquid_controller.replay.sqlite_walk import SqliteWalk
 from liquid_controller.train.mcap_walk import walk_mcap
 
 __all__ = ["BagSource", "RawMessage"]
@@ -63,22 +68,15 @@ class BagSource:
             self._reader.open()
         except Exception as err:  # noqa: BLE001 - rosbags raises several kinds; walk or report
             self._reader = None
-            mcaps = sorted(folder.glob("*.mcap"))
-            if len(mcaps) != 1:
-                raise ConfigError(
-                    "bag",
-                    str(self.path),
-                    f"a rosbag2 folder that rosbags can read ({type(err).__name__}: {err})",
-                ) from None
-            self._walked = walk_mcap(mcaps[0])
-            self.damage = self._walked.damage or f"rosbags could not open it: {err}"
-        self.storage = "mcap" if self._walked or _is_mcap(self._reader) else "sqlite3"
+            self._walked = _walk(folder, err)
+            self.damage = self._walked.damage
+        self.storage = _storage(folder)
         self.topics: dict[str, str] = self._topics()
         """``{topic: message type}`` of every topic in the bag."""
 
     def _topics(self) -> dict[str, str]:
         if self._reader is None:
-            return {topic: msgtype for topic, msgtype in self._walked.channels.values()}
+            return dict(self._walked.channels.values())
         topics: dict[str, str] = {}
         for connection in self._reader.connections:
             fmt = getattr(connection.ext, "serialization_format", "cdr")
@@ -99,10 +97,11 @@ class BagSource:
         wanted = set(topics)
         if self._reader is None:
             channels = self._walked.channels
-            for channel, log_ns, data in self._walked.messages:
+            for channel, log_ns, data in self._walked.messages():
                 topic, msgtype = channels.get(channel, ("", ""))
                 if topic in wanted:
                     yield RawMessage(topic, msgtype, log_ns, data)
+            self.damage = self._walked.damage
             return
         connections = [c for c in self._reader.connections if c.topic in wanted]
         last_ns: int | None = None
@@ -134,6 +133,8 @@ class BagSource:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._walked is not None:
+            self._walked.close()
 
     def __enter__(self) -> BagSource:
         return self
@@ -142,6 +143,38 @@ class BagSource:
         self.close()
 
 
-def _is_mcap(reader: Any) -> bool:
-    paths = getattr(reader, "paths", [])
-    return any(p.is_dir() and any(p.glob("*.mcap")) for p in paths)
+def _storage(folder: Path) -> str:
+    return "mcap" if any(folder.glob("*.mcap")) else "sqlite3"
+
+
+class _McapWalked:
+    """A walked MCAP file behind the same interface as :class:`SqliteWalk`."""
+
+    def __init__(self, path: Path) -> None:
+        walk = walk_mcap(path)
+        self.channels = walk.channels
+        self.damage = walk.damage
+        self._messages = walk.messages
+
+    def messages(self) -> Iterator[tuple[int, int, bytes]]:
+        yield from self._messages
+
+    def close(self) -> None:
+        self._messages = []
+
+
+def _walk(folder: Path, err: Exception) -> Any:
+    """Open the one storage file of ``folder`` for walking, or explain why rosbags failed."""
+    files = sorted(folder.glob("*.mcap")) + sorted(folder.glob("*.db3"))
+    if len(files) == 1:
+        try:
+            if files[0].suffix == ".mcap":
+                return _McapWalked(files[0])
+            walked = SqliteWalk(files[0])
+            walked.damage = f"{files[0].name}: rosbags cannot open it ({err}); read row by row"
+            return walked
+        except sqlite3.DatabaseError as walk_err:
+            err = walk_err
+    raise ConfigError(
+        "bag", str(folder), f"a rosbag2 folder that rosbags can read ({type(err).__name__}: {err})"
+    ) from None
