@@ -48,7 +48,9 @@ POLICY_BATCH = 8
 ROUNDS = 8
 
 
-def _interleaved(steps: dict[str, Any], per_round: int, rounds: int, sequences: int) -> dict:
+def _interleaved(
+    steps: dict[str, Any], per_round: int, rounds: int, sequences: int
+) -> dict[str, Any]:
     """Time each peer's ``step()`` in ``rounds`` alternating blocks; sequences/s per block."""
     import numpy as np
 
@@ -152,7 +154,9 @@ def _bench_policy(quick: bool) -> dict[str, Any]:
         loss.backward()
         optimiser.step()
 
-    result = _interleaved({"ours": step}, 1, 2 if quick else 4, POLICY_BATCH)["ours"]
+    result: dict[str, Any] = _interleaved({"ours": step}, 1, 2 if quick else 4, POLICY_BATCH)[
+        "ours"
+    ]
     result["median_frames_per_s"] = result["median_seq_per_s"] * WINDOW
     result["model"] = (
         f"default camera policy (5-conv on 66x200 RGB, IMU, CfC-NCP 19), batch {POLICY_BATCH}, "

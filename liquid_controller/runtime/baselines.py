@@ -58,7 +58,8 @@ class LSTMRuntime:
         self._weight = np.ascontiguousarray(np.hstack((w_ih, w_hh)) * scale[:, None], dtype=dtype)
         self._bias = np.ascontiguousarray(bias * scale, dtype=dtype)
         self._buffer = np.zeros(n_in + n, dtype=dtype)
-        self._x, self._h = self._buffer[:n_in], self._buffer[n_in:]
+        self._x: Array = self._buffer[:n_in]
+        self._h: Array = self._buffer[n_in:]
         self._cell = np.zeros(n, dtype=dtype)
         self._z = np.zeros(4 * n, dtype=dtype)
         self._tmp = np.zeros(n, dtype=dtype)
@@ -74,7 +75,8 @@ class LSTMRuntime:
     @property
     def activity(self) -> Array:
         """Every unit's ``h`` (a new array)."""
-        return self._h.copy()
+        out: Array = self._h.copy()
+        return out
 
     @property
     def memory(self) -> Array:
@@ -148,7 +150,8 @@ class FeedForwardRuntime:
     @property
     def activity(self) -> Array:
         """The last output (a new array)."""
-        return self.state.copy()
+        out: Array = self.state.copy()
+        return out
 
     def reset(self) -> None:
         """Zero the reported activity (there is no memory to reset)."""

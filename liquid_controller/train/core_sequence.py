@@ -30,7 +30,7 @@ checks values and every gradient against autograd through the step loop (float64
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -82,7 +82,7 @@ class WiredCfCWindow(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         gated: bool,
         sizes: tuple[int, ...],
@@ -96,9 +96,9 @@ class WiredCfCWindow(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the recurrence without a graph, keeping what the backward pass reads."""
         layers = len(sizes)
-        below = [None] + [w[:, : sizes[i]].t() for i, w in enumerate(later[0::2])]
+        below = [w0h] + [w[:, : sizes[i]].t() for i, w in enumerate(later[0::2])]
         recurrent = [w0h.t()] + [w[:, sizes[i] :].t() for i, w in enumerate(later[0::2])]
-        biases = [None, *later[1::2]]
+        biases = [w0h, *later[1::2]]  # index 0 unused: layer 0's bias is in pre0
         states = list(torch.split(h0, list(sizes), dim=1))
         lists: dict[str, list[list[torch.Tensor]]] = {
             key: [[] for _ in sizes] for key in ("previous", "new", "heads", "gates")
@@ -115,7 +115,7 @@ class WiredCfCWindow(torch.autograd.Function):
                 else:
                     pre = torch.addmm(biases[index], states[index - 1], below[index])
                     pre.addmm_(h, recurrent[index])
-                ff, time_a, time_b = torch.split(pre, (2 * n, n, n), dim=1)
+                ff, time_a, time_b = torch.split(pre, [2 * n, n, n], dim=1)
                 tanh = torch.tanh(ff)
                 f1, f2 = tanh.chunk(2, dim=1)
                 g = torch.sigmoid(torch.addcmul(time_b, time_a, dt_t))
@@ -129,9 +129,7 @@ class WiredCfCWindow(torch.autograd.Function):
         return stacked[2 * layers - 1], torch.cat(states, dim=1)
 
     @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any, d_out: torch.Tensor, d_last: torch.Tensor
-    ) -> tuple[Any, ...]:
+    def backward(ctx: Any, d_out: torch.Tensor, d_last: torch.Tensor) -> tuple[Any, ...]:
         """Backpropagate through time; return one gradient (or ``None``) per input."""
         sizes, layers, gated = ctx.sizes, len(ctx.sizes), ctx.gated
         dt, keep, w0h, *rest = ctx.saved_tensors
@@ -197,12 +195,12 @@ def run_core(
             y, h = core.step(features[:, t], h * keep[:, t] if resets[t] else h, dt[:, t])
             outputs.append(y)
         return torch.stack(outputs, dim=1), h
-    weights = [_layer_weights(layer) for layer in cell.layers]
+    weights = [_layer_weights(cast(CfCCell, layer)) for layer in cell.layers]
     w0, c0 = weights[0]
     inputs = features.shape[2]
     pre0 = torch.matmul(features.transpose(0, 1), w0[:, :inputs].t()) + c0
     later = [tensor for pair in weights[1:] for tensor in pair]
-    outputs, h = WiredCfCWindow.apply(
+    outputs, h = WiredCfCWindow.apply(  # type: ignore[no-untyped-call]
         cell.mode == "default",
         tuple(int(n) for n in cell.layer_sizes),
         resets,

@@ -21,7 +21,7 @@ __all__ = ["MIN_STD", "action_scale", "check_episodes_fit", "spec_from_splits"]
 MIN_STD = 1e-6
 """A field whose training-split standard deviation is below this is constant; its std becomes 1."""
 
-_UNITS = {
+_UNITS: dict[str, str | tuple[str, ...]] = {
     "imu": ("m/s^2",) * 3 + ("rad/s",) * 3,
     "joint_position": "rad",
     "joint_velocity": "rad/s",
@@ -112,7 +112,7 @@ def check_episodes_fit(
     for episode in episodes:
         at = f"{where} episode {episode.name!r}"
         steps = len(episode)
-        expected = {"action": (steps, len(action_names))}
+        expected: dict[str, tuple[int, ...]] = {"action": (steps, len(action_names))}
         for name, fields in vector_fields.items():
             expected[name] = (steps, len(fields))
         if image_shape is not None:

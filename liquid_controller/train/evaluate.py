@@ -113,7 +113,7 @@ def evaluate_policy(
     if safety_config is not None:
         from liquid_controller.safety.filter import SafetyFilter
 
-        safety = SafetyFilter.from_yaml(safety_config)
+        safety = SafetyFilter.from_yaml(Path(safety_config))
         if tuple(safety.builder.names) != tuple(splits.action_names):
             raise ConfigError(
                 "safety actuators",

@@ -196,7 +196,9 @@ class _Loop:
         error = (predicted - target) * mask
         return ((error / self.scale) ** 2).sum(), error.abs().sum(dim=(0, 1))
 
-    def evaluate(self, episodes: tuple[Episode, ...], spec: PolicySpec, lanes: int) -> tuple:
+    def evaluate(
+        self, episodes: tuple[Episode, ...], spec: PolicySpec, lanes: int
+    ) -> tuple[float, list[float]]:
         plan = plan_lanes([len(e) for e in episodes], lanes, self.window, rng=None)
         policy = self.window_model.policy
         h = policy.initial_state(plan.episode.shape[0]).to(self.place.device)
@@ -381,7 +383,7 @@ def train(
                 squared, _ = loop.errors(out, batch)
                 loss = squared / denominator
                 optimiser.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 if opt.grad_clip > 0:
                     nn.utils.clip_grad_norm_(policy.parameters(), opt.grad_clip)
                 optimiser.step()

@@ -11,7 +11,8 @@ longest are padded with copies of their last step, with ``mask`` 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,7 @@ class LanePlan:
     @property
     def num_windows(self) -> int:
         """Number of windows covering the longest lane."""
-        return -(-self.episode.shape[1] // self.window)
+        return int(-(-self.episode.shape[1] // self.window))
 
     @property
     def num_steps(self) -> int:
@@ -116,6 +117,24 @@ def plan_lanes(
     return LanePlan(episode, row, valid, window)
 
 
+def _gather(
+    episodes: Sequence[Episode],
+    ep: np.ndarray,
+    row: np.ndarray,
+    array_of: Callable[[Episode], np.ndarray],
+) -> np.ndarray:
+    """Rows ``row`` of ``array_of(episodes[ep])`` per lane: one fancy index per episode run."""
+    lanes = []
+    for ep_lane, row_lane in zip(ep, row, strict=True):
+        cuts = np.flatnonzero(np.diff(ep_lane)) + 1
+        parts = [
+            np.asarray(array_of(episodes[int(e[0])]))[r]
+            for e, r in zip(np.split(ep_lane, cuts), np.split(row_lane, cuts), strict=True)
+        ]
+        lanes.append(np.concatenate(parts))
+    return np.stack(lanes)
+
+
 def iter_windows(
     plan: LanePlan,
     episodes: Sequence[Episode],
@@ -132,33 +151,27 @@ def iter_windows(
     """
     rows = np.arange(plan.episode.shape[0]) if lanes is None else np.asarray(lanes, np.int64)
     names = [v.name for v in spec.vectors]
+
+    def vector(e: Episode) -> np.ndarray:
+        parts = [np.asarray(e.observations[n], dtype=np.float32) for n in names]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((len(e), 0), np.float32)
+
     state_keys = [k for k in STATE_KEYS if episodes and k in episodes[0].observations]
     for k in range(plan.num_windows):
         span = slice(k * plan.window, (k + 1) * plan.window)
         ep, row, valid = plan.episode[rows, span], plan.row[rows, span], plan.valid[rows, span]
 
-        def gather(get, ep=ep, row=row):  # type: ignore[no-untyped-def]
-            return np.stack(
-                [
-                    np.stack([get(episodes[e], r) for e, r in zip(ep_l, row_l, strict=True)])
-                    for ep_l, row_l in zip(ep, row, strict=True)
-                ]
-            )
-
-        def vector(e: Episode, r: int) -> np.ndarray:
-            parts = [np.asarray(e.observations[n][r], dtype=np.float32) for n in names]
-            return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-        action = gather(lambda e, r: e.action[r]).astype(np.float32)
-        previous = gather(lambda e, r: e.action[max(r - 1, 0)]).astype(np.float32)
+        gather = functools.partial(_gather, episodes, ep, row)
+        action = gather(lambda e: e.action).astype(np.float32)
+        previous = gather(lambda e: np.concatenate([e.action[:1], e.action[:-1]]))
         yield Window(
-            image=None if spec.image is None else gather(lambda e, r: e.observations["image"][r]),
+            image=None if spec.image is None else gather(lambda e: e.observations["image"]),
             vector=gather(vector),
-            dt=gather(lambda e, r: np.float32(e.dt_s[r])),
+            dt=gather(lambda e: e.dt_s).astype(np.float32),
             action=action,
-            previous_action=previous,
+            previous_action=previous.astype(np.float32),
             state={
-                key: gather(lambda e, r, key=key: e.observations[key][r]).astype(np.float32)
+                key: gather(lambda e, key=key: e.observations[key]).astype(np.float32)  # type: ignore[misc]
                 for key in state_keys
             },
             reset=(row == 0) & valid,
