@@ -310,6 +310,9 @@ def train(
     saved: dict[str, Any] | None = None
     if resume:
         spec, saved = _resume_state(config, splits)
+        check_episodes_fit(
+            splits.train, splits.action_names, splits.vector_fields, splits.image_shape, "train"
+        )
     else:
         spec = spec_from_splits(
             splits, barrier_params=barrier_params, action_units=config.model.action_units
