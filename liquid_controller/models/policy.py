@@ -56,6 +56,7 @@ from liquid_controller.models.baselines import FeedForwardCore, LSTMCore
 from liquid_controller.models.sequence import LiquidRNN, rnn_from_config
 from liquid_controller.models.size_limits import check_core_limits
 from liquid_controller.models.wiring import wiring_from_config
+from liquid_controller.runtime.config import is_finite_number
 from liquid_controller.runtime.limits import MAX_LAYER_WIDTH, check_conv_stack, check_size
 from liquid_controller.runtime.spec import (
     MIN_BARRIER_GAIN,
@@ -189,12 +190,20 @@ class ConvEncoder(nn.Module):
         super().__init__()
         key = "image_encoder"
         for name, stats in (("image_mean", image_mean), ("image_std", image_std)):
-            if len(stats) != image.channels or not all(math.isfinite(s) for s in stats):
+            if (
+                not isinstance(stats, Sequence)
+                or len(stats) != image.channels
+                or not all(map(is_finite_number, stats))
+            ):
                 raise ConfigError(
-                    f"{key}.{name}", list(stats), f"{image.channels} finite numbers (one/channel)"
+                    f"{key}.{name}", stats, f"{image.channels} finite numbers (one/channel)"
                 )
-        if any(s <= 0 for s in image_std):
-            raise ConfigError(f"{key}.image_std", list(image_std), "values > 0")
+        if any(not (s > 0 and math.isfinite(1 / (255 * s))) for s in image_std) or any(
+            not math.isfinite(m / s) for m, s in zip(image_mean, image_std, strict=True)
+        ):
+            raise ConfigError(
+                f"{key}.image_std", list(image_std), "values > 0 with 1/(255 std), mean/std finite"
+            )
         check_size(f"{key}.features", features, MAX_LAYER_WIDTH)
         height, width, _ = check_conv_stack(
             f"{key}.conv_layers", (image.height, image.width, image.channels), conv_layers

@@ -92,4 +92,7 @@ def check_core_limits(core: Mapping[str, Any]) -> None:
     """
     if not isinstance(core, Mapping):
         raise ConfigError("core", core, "a mapping")
-    CORE_LIMITS.get(str(core.get("cell")), generic_core_limits)(core)
+    cell = core.get("cell")
+    if not isinstance(cell, str):
+        raise ConfigError("core.cell", cell, "the name of a core type, e.g. 'cfc'")
+    CORE_LIMITS.get(cell, generic_core_limits)(core)

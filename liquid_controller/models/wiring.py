@@ -515,7 +515,7 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
     for key in ("type", "args"):
         if key not in config:
             raise ConfigError(f"wiring.{key}", None, "present (see Wiring.get_config())")
-    cls = _WIRING_TYPES.get(config["type"])
+    cls = _WIRING_TYPES.get(config["type"]) if isinstance(config["type"], str) else None
     if cls is None:
         raise ConfigError("wiring.type", config["type"], f"one of {sorted(_WIRING_TYPES)}")
     args = config["args"]
@@ -523,7 +523,9 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
         raise ConfigError("wiring.args", args, "a mapping of constructor arguments")
     try:
         wiring = cls(**args)
-    except TypeError as err:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, OverflowError) as err:  # e.g. a seed numpy refuses
         expected = f"arguments of {cls.__name__} ({err})"
         raise ConfigError("wiring.args", dict(args), expected) from None
     input_dim = config.get("input_dim")
@@ -555,7 +557,7 @@ def wiring_from_config(config: Mapping[str, Any]) -> Wiring:
 def _polarity_matrix(key: str, value: Any, shape: tuple[int, int]) -> IntMatrix:
     try:
         matrix = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(key, value, f"a {shape[0]}x{shape[1]} matrix of -1/0/+1") from None
     if matrix.shape != shape:
         raise ConfigError(key, f"shape {matrix.shape}", f"shape {shape}")

@@ -278,12 +278,18 @@ def _open_archive(source: str) -> Iterator[zipfile.ZipFile]:
             )
         try:
             _check_directory(source, handle, status.st_size)
-            with zipfile.ZipFile(handle) as archive:
-                yield archive
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            archive = zipfile.ZipFile(handle)
+        except _ZIP_ERRORS as err:
             raise CheckpointError(
                 f"{source}: not a liquid_controller artifact (not a readable .npz: {err})"
             ) from None
+        with archive:
+            yield archive
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError)
+"""What ``zipfile`` raises for damaged archives and members (unsupported versions and
+methods included; a name that is not valid UTF-8 is a ``ValueError``)."""
 
 
 _END_RECORD = struct.Struct("<4s4H2LH")
@@ -357,7 +363,7 @@ def _reading(where: str) -> Iterator[None]:
     """Report a member that cannot be read or decompressed as a :class:`CheckpointError`."""
     try:
         yield
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
+    except _ZIP_ERRORS as err:
         raise CheckpointError(f"{where}: corrupt entry ({err})") from None
 
 

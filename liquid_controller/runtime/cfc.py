@@ -226,9 +226,13 @@ class CfCRuntime(MemoryMixin):
         ids = config.get("state_neuron_ids")
         if ids is None:
             ids = list(range(n_state))
-        if sorted(ids) != list(range(n_state)):
+        if (
+            not isinstance(ids, list)
+            or not all(type(i) is int for i in ids)
+            or sorted(ids) != list(range(n_state))
+        ):
             raise CheckpointError(
-                f"artifact config: '{where}.state_neuron_ids' is {ids!r}; "
+                f"artifact config: '{where}.state_neuron_ids' is {str(ids)[:80]}; "
                 f"expected a permutation of 0..{n_state - 1}"
             )
         self._activity_order = np.argsort(np.asarray(ids, dtype=np.intp))

@@ -87,11 +87,18 @@ class _ImageEncoder:
         std = _float_list(config, "image_std", where, spec.image.channels)
         if np.any(std <= 0):
             raise CheckpointError(f"artifact config: '{where}.image_std' must be > 0, got {std}")
+        with np.errstate(over="ignore"):
+            scale, offset = 1.0 / (255.0 * std), -mean / std
+        if not (np.isfinite(scale).all() and np.isfinite(offset).all()):
+            raise CheckpointError(
+                f"artifact config: '{where}.image_std' is {std.tolist()}; expected values for "
+                f"which 1/(255 std) and mean/std (mean {mean.tolist()}) are finite"
+            )
         self.convs = ConvStack(
             specs,
             image,
-            input_scale=1.0 / (255.0 * std),
-            input_offset=-mean / std,
+            input_scale=scale,
+            input_offset=offset,
             dtype=dtype,
         )
         self.size = read_int(config, "features", where, minimum=1)

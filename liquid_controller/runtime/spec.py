@@ -192,6 +192,12 @@ class PolicySpec:
                 raise CheckpointError(
                     f"policy spec: 'vectors[{v.name}].std' must be > 0, got {v.std}"
                 )
+            for index, (mean, std) in enumerate(zip(v.mean, v.std, strict=True)):
+                if not (math.isfinite(1.0 / std) and math.isfinite(mean / std)):
+                    raise CheckpointError(
+                        f"policy spec: 'vectors[{v.name}].std[{index}]' is {std}; expected a "
+                        f"std for which 1/std and mean/std (mean {mean}) are finite"
+                    )
         if self.image is not None:
             for key, cap in (
                 ("height", MAX_IMAGE_SIDE),

@@ -12,6 +12,9 @@ import json
 
 import pytest
 import torch
+from hostile_json import HOSTILE_VALUES, json_paths, replaced
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -22,21 +25,28 @@ from liquid_controller.models.checkpoint import load_checkpoint, save_checkpoint
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.runtime.spec import PolicySpec
 
+# The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
+STRESS = settings().max_examples > 1000
 
-@pytest.fixture
-def saved(tmp_path):
+
+def _save_small_policy(path) -> None:
     torch.manual_seed(0)
     spec = default_policy_spec(barrier_params=2).to_dict()
     spec["image"] = {"height": 16, "width": 20, "channels": 3}
     config = default_policy_config(seed=5)
     config["image_encoder"].update(conv_layers=[[4, 3, 2], [4, 3, 2]], features=6)
-    path = tmp_path / "policy.ckpt"
     save_checkpoint(path, LiquidPolicy(config, PolicySpec.from_dict(spec)))
-    return path
+
+
+@pytest.fixture
+def saved(tmp_path):
+    _save_small_policy(tmp_path / "policy.ckpt")
+    return tmp_path / "policy.ckpt"
 
 
 def _rewrite(path, key, change) -> None:
-    """Apply ``change`` to the parsed JSON metadata entry ``key`` (or to its text if str)."""
+    """Set metadata entry ``key`` to ``change`` (a str), or to what ``change`` makes of the
+    parsed entry (its result, or the entry changed in place if it returns None)."""
     with safe_open(str(path), framework="pt") as reader:
         header = dict(reader.metadata())
         tensors = {name: reader.get_tensor(name) for name in reader.keys()}  # noqa: SIM118
@@ -44,8 +54,8 @@ def _rewrite(path, key, change) -> None:
         header[key] = change
     else:
         value = json.loads(header[key])
-        change(value)
-        header[key] = json.dumps(value)
+        result = change(value)
+        header[key] = json.dumps(value if result is None else result)
     save_file(tensors, str(path), metadata=header)
 
 
@@ -128,7 +138,7 @@ def test_oversized_claim_is_rejected_by_the_caps(saved, key, change, fragments) 
 
 
 def test_saved_wiring_must_carry_its_matrices(saved) -> None:
-    _rewrite(saved, "config", lambda c: c["core"]["wiring"].pop("adjacency_matrix"))
+    _rewrite(saved, "config", lambda c: c["core"]["wiring"].update(adjacency_matrix=None))
     _rejected(saved, "'core.wiring' lacks ['adjacency_matrix']")
 
 
@@ -152,13 +162,8 @@ def test_file_size_is_capped(saved, monkeypatch) -> None:
     ("value", "shown"), [(float("nan"), "nan"), (float("inf"), "inf"), (10**400, "inf")]
 )
 def test_non_finite_spec_mean_is_rejected_naming_it(saved, value, shown) -> None:
-    with safe_open(str(saved), framework="pt") as reader:
-        header = dict(reader.metadata())
-        tensors = {name: reader.get_tensor(name) for name in reader.keys()}  # noqa: SIM118
-    spec = json.loads(header["spec"])
-    spec["vectors"][0]["mean"][1] = value
-    header["spec"] = json.dumps(spec)  # writes NaN / Infinity / a 401-digit integer
-    save_file(tensors, str(saved), metadata=header)
+    # json.dumps writes NaN / Infinity / a 401-digit integer
+    _rewrite(saved, "spec", lambda spec: replaced(spec, ("vectors", 0, "mean", 1), value))
     _rejected(saved, f"'vectors[imu].mean[1]' is {shown}", "expected a finite number")
 
 
@@ -177,3 +182,49 @@ def test_export_of_a_hostile_checkpoint_exits_1_without_traceback(saved, capsys)
     assert "'core.wiring.args.units'" in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "value", "fragment"),
+    [
+        ("config", ("core", "wiring", "adjacency_matrix"), [[10**400]], "wiring.adjacency_matrix"),
+        ("config", ("core", "wiring", "type"), ["AutoNCP"], "wiring.type"),
+        ("config", ("core", "wiring", "args", "seed"), -1, "wiring.args"),
+        ("config", ("core", "cell"), {"a": 1}, "core.cell"),
+        ("config", ("image_encoder", "image_std"), [5e-324] * 3, "image_encoder.image_std"),
+        ("config", ("image_encoder", "image_mean"), [10**400] * 3, "image_encoder.image_mean"),
+        ("spec", ("vectors", 0, "std"), [5e-324] * 6, "'vectors[imu].std[0]'"),
+    ],
+)
+def test_malformed_config_value_is_named(saved, key, path, value, fragment) -> None:
+    _rewrite(saved, key, lambda document: replaced(document, path, value))
+    _rejected(saved, fragment)
+
+
+@pytest.fixture(scope="module")
+def saved_parts(tmp_path_factory):
+    """A valid checkpoint's metadata (config and spec parsed) and tensors."""
+    path = tmp_path_factory.mktemp("ckpt") / "policy.ckpt"
+    _save_small_policy(path)
+    with safe_open(str(path), framework="pt") as reader:
+        header = dict(reader.metadata())
+        tensors = {name: reader.get_tensor(name) for name in reader.keys()}  # noqa: SIM118
+    return header, tensors
+
+
+@settings(max_examples=2000 if STRESS else 40, deadline=None)
+@given(data=st.data())
+def test_any_config_value_replaced_loads_or_is_a_checkpoint_error(
+    saved_parts, tmp_path_factory, data
+) -> None:
+    header, tensors = saved_parts
+    key = data.draw(st.sampled_from(["config", "spec"]), label="key")
+    document = json.loads(header[key])
+    path = data.draw(st.sampled_from(sorted(json_paths(document), key=repr)), label="path")
+    document = replaced(document, path, data.draw(st.sampled_from(HOSTILE_VALUES), label="value"))
+    file = tmp_path_factory.mktemp("fuzz") / "policy.ckpt"
+    save_file(tensors, str(file), metadata={**header, key: json.dumps(document)})
+    try:
+        load_checkpoint(file)
+    except CheckpointError as err:
+        assert str(file) in str(err)

@@ -15,6 +15,9 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from hostile_json import HOSTILE_VALUES, json_paths, replaced
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liquid_controller.cli import main
 from liquid_controller.errors import CheckpointError
@@ -23,6 +26,9 @@ from liquid_controller.models.policy import LiquidPolicy, default_policy_config,
 from liquid_controller.runtime import RuntimePolicy, load_artifact, load_core
 from liquid_controller.runtime.artifact import CONFIG_KEY
 from liquid_controller.runtime.spec import PolicySpec
+
+# The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
+STRESS = settings().max_examples > 1000
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +221,35 @@ def test_demo_with_a_hostile_model_exits_1_without_traceback(exported, tmp_path,
     err = capsys.readouterr().err
     assert "unknown entries ['junk']" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        (("policy", "core", "state_neuron_ids"), ["x"], "'core.state_neuron_ids'"),
+        (("policy", "core", "state_neuron_ids"), 7, "'core.state_neuron_ids'"),
+        (("policy", "image_encoder", "image_std"), [5e-324] * 3, "image_std"),
+        (("spec", "vectors", 0, "std"), [5e-324] * 6, "'vectors[imu].std[0]'"),
+        (("policy", "image_encoder", "image_mean"), [10**400] * 3, "image_mean"),
+    ],
+)
+def test_malformed_config_value_is_named(exported, tmp_path, path, value, fragment) -> None:
+    _, header, arrays = exported
+    _write(tmp_path / "a.npz", replaced(header, path, value), arrays)
+    _rejected(tmp_path / "a.npz", fragment)
+
+
+@settings(max_examples=2000 if STRESS else 40, deadline=None)
+@given(data=st.data())
+def test_any_config_value_replaced_loads_or_is_a_checkpoint_error(
+    exported_file, tmp_path_factory, data
+) -> None:
+    _, header, arrays = exported_file
+    path = data.draw(st.sampled_from(sorted(json_paths(header), key=repr)), label="path")
+    value = data.draw(st.sampled_from(HOSTILE_VALUES), label="value")
+    target = tmp_path_factory.mktemp("fuzz") / "a.npz"
+    _write(target, replaced(header, path, value), arrays)
+    try:
+        RuntimePolicy.load(target)
+    except CheckpointError as err:
+        assert str(target) in str(err)
