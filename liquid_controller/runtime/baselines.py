@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from liquid_controller.runtime.artifact import Artifact
 from liquid_controller.runtime.config import read_int
+from liquid_controller.runtime.limits import MAX_CORE_UNITS, MAX_HIDDEN_LAYERS
 
 __all__ = ["FeedForwardRuntime", "LSTMRuntime"]
 
@@ -48,7 +49,9 @@ class LSTMRuntime:
     ) -> None:
         where = prefix.rstrip(".")
         n_in = self.input_size = read_int(config, "input_size", where, minimum=1)
-        n = self.state_size = self.output_size = read_int(config, "units", where, minimum=1)
+        n = self.state_size = self.output_size = read_int(
+            config, "units", where, minimum=1, maximum=MAX_CORE_UNITS
+        )
         w_ih = artifact.array(f"{prefix}rnn_cell.weight_ih", (4 * n, n_in))
         w_hh = artifact.array(f"{prefix}rnn_cell.weight_hh", (4 * n, n))
         bias = artifact.array(f"{prefix}rnn_cell.bias_ih", (4 * n,))
@@ -124,8 +127,10 @@ class FeedForwardRuntime:
     ) -> None:
         where = prefix.rstrip(".")
         self.input_size = read_int(config, "input_size", where, minimum=1)
-        n = self.state_size = self.output_size = read_int(config, "units", where, minimum=1)
-        layers = read_int(config, "layers", where, minimum=1)
+        n = self.state_size = self.output_size = read_int(
+            config, "units", where, minimum=1, maximum=MAX_CORE_UNITS
+        )
+        layers = read_int(config, "layers", where, minimum=1, maximum=MAX_HIDDEN_LAYERS)
         self._layers: list[tuple[Array, Array, Array]] = []
         width = self.input_size
         for index in range(layers):

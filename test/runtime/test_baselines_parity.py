@@ -82,6 +82,8 @@ def test_baseline_checkpoint_exports_through_the_cli_path(tmp_path) -> None:
     [
         ({"cell": "lstm"}, "missing key 'core.units'"),
         ({"cell": "lstm", "units": 0}, r"'core.units' is 0"),
+        ({"cell": "lstm", "units": 5000}, r"'core.units' is 5000.*\[1, 1024\]"),
+        ({"cell": "feedforward", "units": 19, "layers": 10_000}, r"'core.layers' is 10000"),
         ({"cell": "feedforward", "units": 19, "layers": "2"}, r"'core.layers' is '2'"),
         ({"cell": "feedforward", "units": 19, "layers": 3}, "missing array 'core.rnn_cell.4"),
         ({"cell": "lstm", "units": 18}, "array 'core.rnn_cell.weight_ih' has shape"),
