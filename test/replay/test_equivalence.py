@@ -88,7 +88,7 @@ def by_hand(bag, rate_hz: float = 50.0):
 
 @pytest.mark.parametrize("rate_hz", [50.0, 40.0])
 def test_replayed_commands_equal_the_pipeline_driven_by_hand(tmp_path, rate_hz):
-    records = sensor_records(1.5)
+    records = sensor_records(1.2)
     # A camera gap: the stale-input fallback and the resume are part of the path compared.
     records = [r for r in records if not (r.topic == CAMERA and 100.5e9 < r.stamp_ns < 100.9e9)]
     bag = write_mcap_bag(tmp_path / "in", records)
