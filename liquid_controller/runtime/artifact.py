@@ -84,6 +84,7 @@ class Artifact:
         self.source = source
         self._entries = dict(entries)
         self._read: set[str] = set()
+        self._archive: zipfile.ZipFile | None = None
 
     @property
     def kind(self) -> str:
@@ -122,8 +123,12 @@ class Artifact:
         entry = self._entries.get(name)
         if entry is None:
             raise CheckpointError(f"{self.source}: missing array {name!r}")
-        with _open_archive(self.source) as archive:
-            value = _read_entry(archive, entry, f"{self.source}: array {name!r}", shape)
+        where = f"{self.source}: array {name!r}"
+        if self._archive is not None:
+            value = _read_entry(self._archive, entry, where, shape)
+        else:
+            with _open_archive(self.source) as archive:
+                value = _read_entry(archive, entry, where, shape)
         self._read.add(name)
         return value
 
@@ -146,15 +151,23 @@ class Artifact:
             )
 
     @contextmanager
-    def naming_source(self) -> Iterator[None]:
-        """Re-raise package errors in the block as :class:`CheckpointError` naming the file."""
+    def loading(self) -> Iterator[None]:
+        """Build from this artifact in the block, reading entries through one open archive.
+
+        Package errors raised in the block are re-raised as :class:`CheckpointError`
+        naming the file.
+        """
         try:
-            yield
+            with _open_archive(self.source) as archive:
+                self._archive = archive
+                yield
         except LiquidControllerError as err:
             message = str(err)
             if isinstance(err, CheckpointError) and message.startswith(self.source):
                 raise
             raise CheckpointError(f"{self.source}: {message}") from None
+        finally:
+            self._archive = None
 
 
 class _LazyArrays(Mapping[str, npt.NDArray[Any]]):

@@ -50,7 +50,7 @@ def load_core(path: str | os.PathLike[str], dtype: npt.DTypeLike = np.float64) -
             f"{artifact.source}: artifact kind is {artifact.kind!r}; expected 'core' "
             "(load policies with RuntimePolicy.load)"
         )
-    with artifact.naming_source():
+    with artifact.loading():
         config = read_section(artifact.config, "core", "artifact")
         core = build_core(artifact, config, "core.", dtype)
         artifact.check_all_read()

@@ -134,7 +134,7 @@ class RuntimePolicy:
                 f"{artifact.source}: artifact kind is {artifact.kind!r}; expected 'policy' "
                 "(load bare cores with liquid_controller.runtime.load_core)"
             )
-        with artifact.naming_source():
+        with artifact.loading():
             self._build(artifact, encoder_dtype)
             artifact.check_all_read()
 
