@@ -45,7 +45,7 @@ from liquid_controller import __version__
 from liquid_controller.errors import CheckpointError, ConfigError
 from liquid_controller.models.policy import LiquidPolicy
 from liquid_controller.runtime.bounded_json import parse_json
-from liquid_controller.runtime.limits import MAX_MODEL_BYTES
+from liquid_controller.runtime.limits import MAX_JSON_BYTES, MAX_MODEL_BYTES
 from liquid_controller.runtime.spec import PolicySpec
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "load_checkpoint", "save_checkpoint"]
@@ -84,7 +84,8 @@ def save_checkpoint(
         metadata: JSON-able free-form data stored alongside (e.g. the training run).
 
     Raises:
-        CheckpointError: ``metadata`` is not JSON-able, or the file cannot be written.
+        CheckpointError: ``metadata`` is not JSON-able, the file would exceed
+            ``MAX_MODEL_BYTES`` (it could not be loaded), or it cannot be written.
     """
     try:
         user_metadata = json.dumps(dict(metadata or {}), allow_nan=False)
@@ -98,6 +99,9 @@ def save_checkpoint(
         "metadata": user_metadata,
         "created_by": f"liquid_controller {__version__}",
     }
+    too_large = [key for key, text in header.items() if len(text) > MAX_JSON_BYTES]
+    if too_large:  # it could never be loaded back
+        raise CheckpointError(f"checkpoint metadata {too_large} over {MAX_JSON_BYTES} bytes")
     tensors = {
         name: tensor.detach().to("cpu", torch.float32).contiguous()
         for name, tensor in policy.state_dict().items()
@@ -108,6 +112,11 @@ def save_checkpoint(
         os.close(handle)
         try:
             save_file(tensors, temporary, metadata=header)
+            size = os.path.getsize(temporary)
+            if size > MAX_MODEL_BYTES:  # it could never be loaded back
+                raise CheckpointError(
+                    f"checkpoint '{path}' would be {size} bytes; at most {MAX_MODEL_BYTES} load"
+                )
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):

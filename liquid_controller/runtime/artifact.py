@@ -205,7 +205,8 @@ def save_artifact(
 
     Raises:
         CheckpointError: an array name clashes with the config entry, an array is
-            not numeric or not finite, or the config is not JSON-serialisable.
+            not numeric or not finite, the config is not JSON-serialisable, or the
+            artifact would exceed the caps the loader applies.
     """
     header = dict(config)
     header.update(format=FORMAT_NAME, format_version=FORMAT_VERSION, kind=kind)
@@ -224,6 +225,18 @@ def save_artifact(
             raise CheckpointError(f"array {name!r} holds non-finite values; expected finite")
         entries[name] = np.ascontiguousarray(array)
     entries[CONFIG_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    size = sum(entry.nbytes for entry in entries.values())
+    config_size = entries[CONFIG_KEY].nbytes
+    if (
+        size > MAX_MODEL_BYTES
+        or len(entries) > MAX_ARTIFACT_ENTRIES
+        or config_size > MAX_JSON_BYTES
+    ):  # it could never be loaded back
+        raise CheckpointError(
+            f"artifact of {len(entries)} entries, {size} bytes, config {config_size} bytes; "
+            f"at most {MAX_ARTIFACT_ENTRIES} entries, {MAX_MODEL_BYTES} bytes, config "
+            f"{MAX_JSON_BYTES} bytes load"
+        )
     with open(path, "wb") as handle:
         np.savez(handle, **entries)  # type: ignore[arg-type]
 

@@ -228,3 +228,10 @@ def test_any_config_value_replaced_loads_or_is_a_checkpoint_error(
         load_checkpoint(file)
     except CheckpointError as err:
         assert str(file) in str(err)
+
+
+def test_a_checkpoint_too_large_to_load_is_not_written(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(checkpoint_module, "MAX_MODEL_BYTES", 1000)
+    with pytest.raises(CheckpointError, match="at most 1000 load"):
+        _save_small_policy(tmp_path / "policy.ckpt")
+    assert list(tmp_path.iterdir()) == []

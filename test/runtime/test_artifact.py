@@ -197,3 +197,10 @@ def test_policy_artifact_is_not_a_core(tmp_path) -> None:
 def test_save_refuses_object_arrays(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="array 'x' has dtype object"):
         save_artifact(tmp_path / "a.npz", kind="core", config={}, arrays={"x": np.array([None])})
+
+
+def test_an_artifact_too_large_to_load_is_not_written(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("liquid_controller.runtime.artifact.MAX_MODEL_BYTES", 1000)
+    with pytest.raises(CheckpointError, match="1000 bytes"):
+        save_artifact(tmp_path / "a.npz", kind="core", config={}, arrays={"w": np.zeros(200)})
+    assert not (tmp_path / "a.npz").exists()
