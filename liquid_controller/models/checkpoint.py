@@ -191,8 +191,11 @@ def _check_file(where: str, path: Path) -> None:
 
 def _not_readable(path: Path) -> str:
     """Say which format failed: an ``.npz`` (zip) is an artifact, not a broken checkpoint."""
-    with open(path, "rb") as handle:
-        zip_like = handle.read(4) == b"PK\x03\x04"
+    try:
+        with open(path, "rb") as handle:
+            zip_like = handle.read(4) == b"PK\x03\x04"
+    except OSError:
+        zip_like = False
     if zip_like or path.suffix == ".npz":
         return "not a readable .npz artifact (a damaged zip archive) nor a safetensors checkpoint"
     return "not a readable safetensors file"
