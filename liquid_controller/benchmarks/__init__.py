@@ -32,6 +32,7 @@ SUITES: dict[str, str] = {
     "barriernet": "liquid_controller.benchmarks.barriernet",
     "safety": "liquid_controller.benchmarks.safety",
     "training": "liquid_controller.benchmarks.training",
+    "replay": "liquid_controller.benchmarks.replay",
 }
 """Suite name -> module implementing the shape above, in the order ``all`` runs them."""
 

@@ -63,7 +63,7 @@ class TimeBins:
         """Count an event at ``t_s`` (seconds since the start, >= 0)."""
         key = int(t_s // self.width_s)
         self.counts[key] = self.counts.get(key, 0) + 1
-        if len(self.counts) > self.max_bins:
+        while len(self.counts) > self.max_bins:
             merged: dict[int, int] = {}
             for k, n in self.counts.items():
                 merged[k // 2] = merged.get(k // 2, 0) + n
