@@ -39,7 +39,14 @@ from liquid_controller.train.episodes import DatasetSplits, Episode
 from liquid_controller.train.recording import NS_PER_S, Recording, read_recording
 from liquid_controller.train.splits import SPLIT_NAMES, split_names
 
-__all__ = ["IMU_FIELDS", "PreparedDataset", "format_report", "load_dataset", "prepare_dataset"]
+__all__ = [
+    "IMU_FIELDS",
+    "PreparedDataset",
+    "format_report",
+    "load_dataset",
+    "prepare_dataset",
+    "recording_episodes",
+]
 
 IMU_FIELDS = (
     "linear_acceleration.x",
@@ -76,8 +83,8 @@ def _vector_fields(config: DatasetConfig) -> dict[str, tuple[str, ...]]:
     return fields
 
 
-def _episodes(recording: Recording, config: DatasetConfig) -> tuple[list[Episode], int]:
-    """Return the bag's episodes and the number of idle ticks left out."""
+def recording_episodes(recording: Recording, config: DatasetConfig) -> tuple[list[Episode], int]:
+    """Return the bag's episodes at the policy rate and the number of idle ticks left out."""
     roles = list(recording.streams)
     period_ns = round(NS_PER_S / config.rate_hz)
     aligned = align_streams(
@@ -134,7 +141,7 @@ def _build(
     damaged: dict[str, str] = {}
     for bag in bags:
         recording = read_recording(bag, config, progress=progress)
-        bag_episodes, idle[bag.name] = _episodes(recording, config)
+        bag_episodes, idle[bag.name] = recording_episodes(recording, config)
         episodes.extend(stage_episode(episode, staging) for episode in bag_episodes)
         dropped[bag.name] = recording.dropped
         if recording.damage is not None:
