@@ -141,7 +141,7 @@ def test_robot_launch_starts_either_the_composed_node_or_the_pair():
 
 def test_replay_launch_uses_its_arguments_and_forces_sim_time_on_the_robot_launch():
     replay = _tree(LAUNCH_DIR / "replay.launch.py")
-    assert _declared(replay) == _used(replay) == {"bag", "rate"}
+    assert _declared(replay) == _used(replay) == {"bag", "rate", "clock_rate"}
     (include,) = _calls(replay, "IncludeLaunchDescription")
     assert "robot.launch.py" in ast.unparse(include)
     forwarded = ast.literal_eval(_keyword(include, "launch_arguments").func.value)
@@ -151,3 +151,9 @@ def test_replay_launch_uses_its_arguments_and_forces_sim_time_on_the_robot_launc
     command = ast.unparse(_keyword(play, "cmd"))
     for token in ("'ros2'", "'bag'", "'play'", "'--clock'", "'--rate'"):
         assert token in command.replace('"', "'")
+    # --clock takes the Hz as its value (nargs='?'): it must directly follow the flag.
+    assert "'--clock', LaunchConfiguration('clock_rate')" in command.replace('"', "'")
+    (clock,) = [
+        c for c in _calls(replay, "DeclareLaunchArgument") if "clock_rate" in ast.unparse(c)
+    ]
+    assert float(ast.literal_eval(_keyword(clock, "default_value"))) > 50.0
