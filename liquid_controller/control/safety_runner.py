@@ -271,9 +271,23 @@ class SafetyRunner:
         self._withdrawn = reason
 
     def submit_joint_state(
-        self, position: Any, velocity: Any, *, stamp_s: float, now_s: float
+        self,
+        position: Any,
+        velocity: Any,
+        *,
+        stamp_s: float,
+        now_s: float,
+        extra: Mapping[str, float] | None = None,
     ) -> str | None:
         """Offer joint positions and velocities in actuator order (already mapped by name).
+
+        Args:
+            position: joint positions.
+            velocity: joint velocities.
+            stamp_s: header stamp, seconds.
+            now_s: node time of arrival.
+            extra: further state keys the plug-in barriers read, measured at the same time
+                (e.g. the lane barrier's ``lateral_position``), each a finite number.
 
         Returns:
             ``None`` if accepted; otherwise why it was dropped (also counted).
@@ -287,11 +301,16 @@ class SafetyRunner:
             reason = f"velocity: {vel}"
         else:
             reason = stamp_problem(stamp_s)
+        extras = {key: _finite_vector([value], 1) for key, value in (extra or {}).items()}
+        reason = reason or next(
+            (f"{key}: {value}" for key, value in extras.items() if isinstance(value, str)), ""
+        )
         if reason:
             self.record_drop(JOINT_STATE_INPUT, reason)
             return reason
         assert not isinstance(pos, str) and not isinstance(vel, str)
         self._state = {"joint_position": pos, "joint_velocity": vel}
+        self._state.update({key: value[0] for key, value in extras.items()})  # type: ignore[misc]
         self._watchdog.arrived(JOINT_STATE_INPUT, now_s=now_s, stamp_s=float(stamp_s))
         return None
 

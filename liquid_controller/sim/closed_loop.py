@@ -15,18 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from liquid_controller.control import (
-    CommandGuard,
-    ControlPipeline,
-    PolicyRunner,
-    PolicyRunnerConfig,
-    SafetyRunner,
-    SafetyRunnerConfig,
-    load_policy,
-)
+from liquid_controller.control import load_policy
 from liquid_controller.errors import ConfigError
 from liquid_controller.safety.config import load_config
-from liquid_controller.safety.filter import SafetyFilter
+from liquid_controller.sim.pipeline import percentile_us, simulated_pipeline
 from liquid_controller.sim.toy_diff_drive import ToyDiffDrive
 
 __all__ = ["ClosedLoopReport", "DropoutWindow", "run_closed_loop"]
@@ -105,15 +97,8 @@ def run_closed_loop(
         )
     config = load_config(safety_config_path)
     period_s = 1.0 / rate_hz
-    pipeline = ControlPipeline(
-        PolicyRunner(
-            policy, PolicyRunnerConfig(input_timeout_s=input_timeout_s, nominal_period_s=period_s)
-        ),
-        SafetyRunner(
-            SafetyFilter(config),
-            CommandGuard.from_config(config),
-            SafetyRunnerConfig(input_timeout_s=input_timeout_s, max_dt_s=config.timing.max_dt_s),
-        ),
+    pipeline = simulated_pipeline(
+        policy, config, period_s=period_s, input_timeout_s=input_timeout_s
     )
     plant = ToyDiffDrive(image_size=(spec.image.height, spec.image.width), seed=seed)
     low = np.array(config.actuators.effort_min)
@@ -178,12 +163,8 @@ def run_closed_loop(
         resumed_after_dropout_s=resumed,
         max_abs_wheel_speed_rad_s=max_speed,
         distance_travelled_m=distance,
-        policy_step_us_p50=_percentile_us(policy_times, 50),
-        policy_step_us_p99=_percentile_us(policy_times, 99),
-        filter_us_p50=_percentile_us(filter_times, 50),
-        filter_us_p99=_percentile_us(filter_times, 99),
+        policy_step_us_p50=percentile_us(policy_times, 50),
+        policy_step_us_p99=percentile_us(policy_times, 99),
+        filter_us_p50=percentile_us(filter_times, 50),
+        filter_us_p99=percentile_us(filter_times, 99),
     )
-
-
-def _percentile_us(samples: list[float], q: float) -> float:
-    return float(np.percentile(samples, q) * 1e6) if samples else float("nan")

@@ -5,8 +5,9 @@ From ground truth (:class:`~.simulation.GroundTruth`) it picks the centre-line p
 :math:`\kappa = 2 \sin\alpha / L_d`, slows for the track's curvature
 (:math:`v \le \sqrt{a_{lat} / |\kappa_{track}|}`), turns ``(v, v \kappa)`` into wheel
 speeds and tracks them with a proportional torque plus damping feed-forward, clipped to the
-effort limits. :class:`Perturbations` inject noise into the executed command and occasional
-drifts (a lateral target offset held for a while), so recorded data contains recoveries.
+effort limits and a traction bound (no wheel spin). :class:`Perturbations` inject noise into
+the executed command and occasional drifts (a lateral target offset held for a while), so
+recorded data contains recoveries.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ class ExpertGains:
     cruise_speed_m_s: float = 0.6
     max_lateral_accel_m_s2: float = 0.5
     lookahead_m: float = 0.45
-    speed_gain_nm_s: float = 0.3
+    speed_gain_nm_s: float = 0.15
     """Torque per wheel-speed error (N*m per rad/s)."""
+    max_accel_m_s2: float = 1.0
+    """How fast the speed reference may change."""
+    max_traction_n: float = 10.0
+    """Bound on the total drive force (tau_left + tau_right) / r: no wheel spin."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,15 @@ class Expert:
         self._limit = np.array([w.effort_limit_nm for w in description.wheels])
         self._drift_offset = 0.0
         self._drift_left_s = 0.0
+        self._speed_ref = 0.0
 
     def command(self, truth: GroundTruth, wheel_speed_rad_s: FloatArray, dt_s: float) -> FloatArray:
         """Return the wheel torques ``(left, right)`` to apply for the next ``dt_s`` seconds."""
         target = self._drift(dt_s)
-        v_ref, omega_ref = self._pursuit(truth, target)
+        speed, curvature = self._pursuit(truth, target)
+        step = self.gains.max_accel_m_s2 * dt_s
+        self._speed_ref += float(np.clip(speed - self._speed_ref, -step, step))
+        v_ref, omega_ref = self._speed_ref, self._speed_ref * curvature
         radius, half_track = self._robot.wheel_radius_m, self._robot.track_width_m / 2
         wheel_ref = np.array([v_ref - omega_ref * half_track, v_ref + omega_ref * half_track])
         wheel_ref /= radius
@@ -89,9 +98,14 @@ class Expert:
         torque = self.gains.speed_gain_nm_s * (wheel_ref - wheel_speed_rad_s) + damping * wheel_ref
         if self._perturb is not None and self._perturb.command_noise_nm > 0:
             torque = torque + self._rng.normal(0.0, self._perturb.command_noise_nm, 2)
-        return np.clip(torque, -self._limit, self._limit)
+        common_limit = self.gains.max_traction_n * radius / 2
+        common = float(np.clip(torque.mean(), -common_limit, common_limit))
+        difference = (torque[1] - torque[0]) / 2
+        return np.clip(np.array([common - difference, common + difference]), -self._limit,
+                       self._limit)  # fmt: skip
 
     def _pursuit(self, truth: GroundTruth, lateral_target_m: float) -> tuple[float, float]:
+        """Return the target speed (m/s) and the pure-pursuit curvature (1/m)."""
         g = self.gains
         track = self._track
         ahead = track.index(truth.lane.s_m + g.lookahead_m)
@@ -108,7 +122,7 @@ class Expert:
             speed = min(speed, math.sqrt(g.max_lateral_accel_m_s2 / sharpest))
         if math.cos(alpha) < 0.5:  # facing well away from the goal: turn on the spot first
             speed *= max(math.cos(alpha), 0.0)
-        return speed, speed * curvature
+        return speed, curvature
 
     def _drift(self, dt_s: float) -> float:
         """Return the lateral target offset now, starting and ending drifts at random."""

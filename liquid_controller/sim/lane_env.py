@@ -46,6 +46,8 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         max_seconds: truncation time.
         laps: truncate after this many laps (``None``: only at ``max_seconds``).
         lateral_penalty: reward weight of |lateral offset| (1/s).
+        camera_noise: pixel noise standard deviation (fraction of full scale) replacing the
+            world's draw, or ``None``.
         description: the robot (default: the package's URDF).
     """
 
@@ -61,6 +63,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         max_seconds: float = 120.0,
         laps: float | None = None,
         lateral_penalty: float = 1.0,
+        camera_noise: float | None = None,
         description: RobotDescription | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -79,6 +82,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.max_seconds = max_seconds
         self.laps = laps
         self.lateral_penalty = lateral_penalty
+        self.camera_noise = camera_noise
         camera = self.description.camera
         limit = np.array([w.effort_limit_nm for w in self.description.wheels])
         self.action_space = spaces.Box(-limit, limit, dtype=np.float64)
@@ -111,6 +115,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             description=self.description,
             render=self.render_camera,
             seed=int(self.np_random.integers(2**31)),
+            camera_noise=self.camera_noise,
         )
         samples = self.sim.advance(np.zeros(2), 0.0)
         self._absorb(samples)

@@ -28,6 +28,7 @@ from liquid_controller.sim.world import WorldVariation, build_world
 __all__ = ["JOINT_STATE_RATE_HZ", "GroundTruth", "LaneSimulation", "SensorKind", "SensorSample"]
 
 JOINT_STATE_RATE_HZ = 50.0
+SETTLE_S = 0.3
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -74,6 +75,8 @@ class LaneSimulation:
         description: the robot (default: the package's URDF).
         render: render the camera (``False``: camera samples are black frames, physics only).
         seed: seed of the sensor noise.
+        camera_noise: pixel noise standard deviation (fraction of full scale) replacing
+            the URDF's times the variation's scale, or ``None``.
 
     Raises:
         SimulationError: ``render`` and no OpenGL backend (the message names what to install).
@@ -87,6 +90,7 @@ class LaneSimulation:
         description: RobotDescription | None = None,
         render: bool = True,
         seed: int = 0,
+        camera_noise: float | None = None,
     ) -> None:
         self.description = description or load_description()
         self.track = track
@@ -99,7 +103,9 @@ class LaneSimulation:
         self._renderer = (
             create_renderer(self.model, camera.height, camera.width) if render else None
         )
-        self._camera_noise = 255.0 * camera.noise_std * variation.camera_noise_scale
+        if camera_noise is None:
+            camera_noise = camera.noise_std * variation.camera_noise_scale
+        self._camera_noise = 255.0 * camera_noise
         imu = self.description.imu
         self._imu_noise = (
             np.repeat([imu.accel_noise_m_s2, imu.gyro_noise_rad_s], 3) * variation.imu_noise_scale
@@ -115,6 +121,11 @@ class LaneSimulation:
             SensorKind.JOINTS: 1.0 / JOINT_STATE_RATE_HZ,
         }
         self._next_due = dict.fromkeys(self._periods, 0.0)
+        # Let the robot settle onto its wheels (placed exactly touching, it starts in free
+        # fall: the IMU would read zero), then start the clock.
+        for _ in range(round(SETTLE_S / self.model.opt.timestep)):
+            mujoco.mj_step(self.model, self.data)
+        self.data.time = 0.0
         mujoco.mj_forward(self.model, self.data)
         self._last_s = self.track.locate(*self._planar_pose()).s_m
         self._progress = 0.0
@@ -194,7 +205,7 @@ class LaneSimulation:
         for kind, period in self._periods.items():
             if now + 1e-9 >= self._next_due[kind]:
                 samples.append(SensorSample(kind, now, self._read(kind)))
-                missed = math.floor((now - self._next_due[kind]) / period)
+                missed = max(0, math.floor((now - self._next_due[kind]) / period))
                 self._next_due[kind] += period * (missed + 1)
         return samples
 

@@ -53,8 +53,13 @@ def test_wheels_radius_limits_and_damping_match(urdf, model):
         colliding = [g for g in range(model.ngeom)
                      if model.geom_bodyid[g] == body.id and model.geom_contype[g]]  # fmt: skip
         assert len(colliding) == 1
-        assert model.geom_type[colliding[0]] == mujoco.mjtGeom.mjGEOM_CYLINDER
+        # A sphere of the wheel's radius (same contact point and rolling radius on the floor).
+        assert model.geom_type[colliding[0]] == mujoco.mjtGeom.mjGEOM_SPHERE
         assert model.geom_size[colliding[0], 0] == pytest.approx(radius)
+        visual = [g for g in range(model.ngeom)
+                  if model.geom_bodyid[g] == body.id and not model.geom_contype[g]]  # fmt: skip
+        assert model.geom_type[visual[0]] == mujoco.mjtGeom.mjGEOM_CYLINDER
+        assert model.geom_size[visual[0], :2] == pytest.approx([radius, 0.02])
         effort = float(joint.find("limit").get("effort"))
         actuator = model.actuator(name)
         assert model.actuator_trnid[actuator.id, 0] == model.joint(name).id
