@@ -24,8 +24,13 @@ __all__ = ["load_policy", "is_artifact"]
 
 
 def is_artifact(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` holds an exported artifact (a zip/npz archive) rather than a checkpoint."""
-    return zipfile.is_zipfile(os.fspath(path))
+    """Whether ``path`` is an exported artifact rather than a checkpoint.
+
+    A ``.npz`` name counts even when the bytes are damaged, so that the error names the
+    artifact format the user meant, not the checkpoint format.
+    """
+    source = os.fspath(path)
+    return source.lower().endswith(".npz") or zipfile.is_zipfile(source)
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:

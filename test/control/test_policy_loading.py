@@ -19,6 +19,18 @@ def test_missing_file(tmp_path):
         load_policy(tmp_path / "nope.npz")
 
 
+def test_a_damaged_npz_is_reported_as_an_artifact_not_a_checkpoint(tmp_path):
+    damaged = tmp_path / "policy.npz"
+    damaged.write_bytes(b"PK\x03\x04 truncated archive")
+    assert is_artifact(damaged)
+    with pytest.raises(
+        CheckpointError, match=r"not a liquid_controller artifact \(not an \.npz archive\)"
+    ) as info:
+        load_policy(damaged)
+    assert "safetensors" not in str(info.value)
+    assert str(damaged) in str(info.value)
+
+
 def test_garbage_is_not_a_checkpoint(tmp_path):
     path = tmp_path / "junk.bin"
     path.write_bytes(b"definitely not a model")
