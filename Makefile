@@ -13,7 +13,7 @@ ROS_VENV := .venv-ros
 ROS_WS := build/ros_ws
 ROS_ENV := LIQUID_CONTROLLER_ROOT=$(CURDIR) . scripts/ros_env.sh
 
-.PHONY: venv demo test test-unit bench bench-qpth-venv bench-ros lint clean ros-venv ros-build test-ros
+.PHONY: sim-system-deps venv demo test test-unit bench bench-qpth-venv bench-ros lint clean ros-venv ros-build test-ros
 
 venv: $(VENV)/.installed
 
@@ -23,6 +23,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet $(TORCH_PIN)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# The simulator's headless camera (MUJOCO_GL=egl) needs EGL and Mesa's software rasteriser.
+# Installed with apt as root on Debian/Ubuntu (CI on a fresh machine); otherwise only checked.
+SIM_APT_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libopengl0
+
+sim-system-deps:
+	@if /sbin/ldconfig -p 2>/dev/null | grep -q 'libEGL_mesa\.so\.0'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends $(SIM_APT_PACKAGES); \
+	else \
+		echo "warning: EGL/Mesa not found: the simulator's camera tests will fail;" \
+			"install $(SIM_APT_PACKAGES)"; \
+	fi
 
 ros-venv: $(ROS_VENV)/.installed
 
@@ -46,7 +60,7 @@ test-ros: ros-build
 demo: venv
 	$(VENV)/bin/liquid-controller demo
 
-test-unit: venv
+test-unit: venv sim-system-deps
 	$(PY) -m pytest -n 2 test --ignore=test/ros
 
 test: test-unit test-ros

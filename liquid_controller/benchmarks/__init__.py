@@ -31,6 +31,7 @@ SUITES: dict[str, str] = {
     "core": "liquid_controller.benchmarks.core",
     "barriernet": "liquid_controller.benchmarks.barriernet",
     "safety": "liquid_controller.benchmarks.safety",
+    "sim": "liquid_controller.benchmarks.sim",
     "training": "liquid_controller.benchmarks.training",
     "replay": "liquid_controller.benchmarks.replay",
 }

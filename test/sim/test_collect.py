@@ -1,6 +1,8 @@
 """sim collect: bags with the topics and types a real robot records, readable by rosbags and
 by the mcap reader (mcap + mcap-ros2-support), stamped with the simulation time."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,22 @@ def test_cli_records_and_reports(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "kidney seed 0, 0.5 s, 16 frames" in out
     assert (tmp_path / "b" / "kidney_seed0000").is_dir()
+
+
+def test_the_dataset_builder_reads_the_bags_with_the_package_config(bags, tmp_path):
+    import yaml
+
+    from liquid_controller.train.dataset import load_dataset
+
+    out, _ = bags
+    root = Path(__file__).resolve().parents[2]
+    config = yaml.safe_load((root / "config" / "dataset.yaml").read_text())
+    config.update(bags=[str(out)], cache_dir=str(tmp_path / "cache"))
+    config["split"].update(validation=0.5, test=0.0)
+    path = tmp_path / "dataset.yaml"
+    path.write_text(yaml.safe_dump(config))
+    splits = load_dataset(path, progress=False)
+    episodes = splits.split("train") + splits.split("validation")
+    assert len(episodes) == 2
+    # 20 Hz policy ticks over 2 s, camera, IMU and the executed command aligned on each.
+    assert all(len(e) >= 35 for e in episodes)
