@@ -9,10 +9,9 @@ from typing import Any
 import yaml
 
 from liquid_controller.cli.arguments import bounded_float
+from liquid_controller.cli.demo import DEFAULT_MODEL, DEFAULT_SAFETY_CONFIG
 from liquid_controller.errors import ConfigError, LiquidControllerError
 
-DEFAULT_MODEL = "resource/default_policy.npz"
-DEFAULT_SAFETY_CONFIG = "config/safety.yaml"
 ROLES = ("camera", "imu", "joint_states", "executed")
 EXIT_DAMAGED = 2
 EXIT_LIMIT_VIOLATION = 3

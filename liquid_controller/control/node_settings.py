@@ -1,4 +1,4 @@
-"""A node's parameter values -> runner settings, and the warm-up of a freshly loaded policy.
+"""A node's parameter values -> runner settings; a freshly loaded policy's warm-up and neuron roles.
 
 ROS-free, so the rclpy nodes and offline replay build their runners the same way from the
 same parameter values (:mod:`liquid_controller.control.parameters` holds the specs).
@@ -16,7 +16,7 @@ from liquid_controller.control.safety_runner import SafetyRunnerConfig
 from liquid_controller.runtime.spec import Policy
 from liquid_controller.safety.config import SafetyConfig
 
-__all__ = ["policy_runner_config", "safety_runner_config", "warm_up"]
+__all__ = ["neuron_types", "policy_runner_config", "safety_runner_config", "warm_up"]
 
 
 def policy_runner_config(values: Mapping[str, Any]) -> PolicyRunnerConfig:
@@ -52,3 +52,11 @@ def warm_up(policy: Policy, dt_s: float) -> None:
         obs[IMAGE_INPUT] = np.zeros(shape, dtype=np.uint8)
     policy.step(obs, dt_s)
     policy.reset()
+
+
+def neuron_types(policy: Policy) -> list[str]:
+    """Role of each neuron for ``PolicyState.neuron_types``, if the policy exposes them."""
+    types = getattr(policy, "neuron_types", None)
+    if callable(types):
+        types = types()
+    return [str(t) for t in types] if types is not None else []

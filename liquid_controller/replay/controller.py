@@ -19,6 +19,7 @@ from liquid_controller.control.diagnostics import (
     SafetyDiagnostics,
 )
 from liquid_controller.control.node_settings import (
+    neuron_types,
     policy_runner_config,
     safety_runner_config,
     warm_up,
@@ -76,13 +77,6 @@ def controller_parameters(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return {**checked.values, "trigger": trigger}
 
 
-def _neuron_types(policy: Policy) -> list[str]:
-    types = getattr(policy, "neuron_types", None)
-    if callable(types):
-        types = types()
-    return [str(t) for t in types] if types is not None else []
-
-
 class OfflineController:
     """Policy + safety filter in one pipeline, fed and ticked by replay.
 
@@ -110,7 +104,7 @@ class OfflineController:
         )
         self.pipeline = ControlPipeline(policy_runner, safety_runner)
         self.actuator_names = tuple(safety_config.actuators.names)
-        self.neuron_types = _neuron_types(policy)
+        self.neuron_types = neuron_types(policy)
         self.policy_diagnostics = PolicyDiagnostics(policy_runner, POLICY_NODE)
         self.safety_diagnostics = SafetyDiagnostics(safety_runner, SAFETY_NODE)
         self.feed = PolicyFeed(policy_runner, on_message=self.policy_diagnostics.on_message)

@@ -19,8 +19,8 @@ from liquid_controller.control.diagnostics import (
     DiagnosticRecord,
     PolicyDiagnostics,
 )
+from liquid_controller.control.node_settings import neuron_types, warm_up
 from liquid_controller.control.node_settings import policy_runner_config as runner_config
-from liquid_controller.control.node_settings import warm_up
 from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyTick
 from liquid_controller.control.sensor_feed import policy_joint_names
@@ -68,14 +68,6 @@ def load_model(value: str, dt_s: float) -> Policy:
     return policy
 
 
-def _neuron_types(policy: Policy) -> list[str]:
-    """Role of each neuron for ``PolicyState``, if the policy exposes them."""
-    types = getattr(policy, "neuron_types", None)
-    if callable(types):
-        types = types()
-    return [str(t) for t in types] if types is not None else []
-
-
 class PolicySide:
     """Everything of a node that concerns the policy.
 
@@ -102,7 +94,7 @@ class PolicySide:
             params["model_path"],
         )
         self.runner = PolicyRunner(policy, config)
-        self._neuron_types = _neuron_types(policy)
+        self._neuron_types = neuron_types(policy)
         self.diagnostics = PolicyDiagnostics(self.runner, node.get_name())
         self.publish_state = bool(params["publish_policy_state"])
         self.inputs = PolicyInputs(
@@ -220,7 +212,7 @@ class PolicySide:
     def swap(self, policy: Policy, replace: Callable[[Policy], None] | None = None) -> None:
         """Put a loaded policy in force (``replace``: the owner's swap, default the runner's)."""
         (replace or self.runner.replace_policy)(policy)
-        self._neuron_types = _neuron_types(policy)
+        self._neuron_types = neuron_types(policy)
 
     def _check_fits(self, policy: Policy, path: str, action_size: int) -> None:
         """A new model must need the inputs subscribed at start-up and fit the actuators."""

@@ -24,20 +24,12 @@ from rclpy.serialization import serialize_message
 from sensor_feed import make_raw_image
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float64MultiArray
+from test_controller_node import EFFORT_MAX, SAFETY_YAML
 
 NS = 1_000_000_000
 START_NS = 1_000 * NS
 BAG_S = 2.0
 RATE_HZ = 50.0
-EFFORT_MAX = 0.05
-SAFETY_YAML = f"""
-actuators:
-  names: [left_wheel, right_wheel]
-  effort_min: [-{EFFORT_MAX}, -{EFFORT_MAX}]
-  effort_max: [{EFFORT_MAX}, {EFFORT_MAX}]
-  rate_max: [1.0, 1.0]
-fallback: zero
-"""
 
 
 def stamp(ns: int) -> Time:
