@@ -77,4 +77,4 @@ class TimeBins:
         first, last = min(self.counts), max(self.counts)
         keys = np.arange(first, last + 1)
         counts = np.array([self.counts.get(int(k), 0) for k in keys], dtype=np.float64)
-        return keys * self.width_s, counts / self.width_s
+        return keys.astype(np.float64) * self.width_s, counts / self.width_s

@@ -152,7 +152,7 @@ def _activity_figure(recorder: ReplayRecorder) -> str:
     return _png(fig)
 
 
-def _table(rows: list[tuple[str, Any]], bad: set[str] = frozenset()) -> str:
+def _table(rows: list[tuple[str, Any]], bad: frozenset[str] | set[str] = frozenset()) -> str:
     cells = []
     for key, value in rows:
         css = ' class="bad"' if key in bad else ""

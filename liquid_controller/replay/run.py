@@ -76,11 +76,11 @@ def replay_bag(
             (listing the bag's), a model or config that does not load or fit.
     """
     values = controller_parameters(parameters or {})
-    config = load_config(safety_config)
+    config = load_config(Path(safety_config))
     policy = load_policy(model)
     controller = OfflineController(policy, config, values)
     typestore = typestore_with_custom_messages()
-    with BagSource(bag, typestore) as source:
+    with BagSource(Path(bag), typestore) as source:
         try:
             chosen = resolve_topics(
                 source.topics,
@@ -92,7 +92,7 @@ def replay_bag(
             if source.damage is None:
                 raise
             raise LiquidControllerError(f"{err}; the bag is damaged: {source.damage}") from None
-        output = OutputBag(out, storage, typestore)
+        output = OutputBag(Path(out), storage, typestore)
         recorder = ReplayRecorder(
             controller.actuator_names,
             CommandGuard.from_config(config),

@@ -86,7 +86,9 @@ def resolve_topics(
     """
     problems: list[str] = []
 
-    def pick(given: str | None, defaults: tuple[str, ...], types: Collection[str], need: bool):
+    def pick(
+        given: str | None, defaults: tuple[str, ...], types: Collection[str], need: bool
+    ) -> str | None:
         candidates = (given,) if given else defaults
         for topic in candidates:
             if topic in bag_topics:
