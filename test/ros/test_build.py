@@ -13,16 +13,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTABLES = ("policy_node", "safety_filter_node", "controller_node")
+EXECUTABLES = ("policy_node", "safety_filter_node", "controller_node", "sim_node")
 SHARE_FILES = (
     "package.xml",
     "launch/robot.launch.py",
     "launch/replay.launch.py",
+    "launch/sim.launch.py",
     "launch/no_overrides.params.yaml",
     "config/policy_node.yaml",
     "config/safety_filter_node.yaml",
     "config/controller_node.yaml",
     "config/safety.yaml",
+    "config/sim_safety.yaml",
+    "config/sim_node.yaml",
+    "description/diff_drive.urdf",
+    "description/tracks/kidney.yaml",
     "config/fastdds_large_messages.xml",
     "resource/default_policy.npz",
     "msg/SafetyStatus.msg",
