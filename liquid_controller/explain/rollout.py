@@ -1,0 +1,36 @@
+"""Step a policy through an episode and keep what it did: actions and every neuron's activity."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from liquid_controller.explain.episode import ExplainEpisode
+from liquid_controller.runtime.spec import Policy
+
+__all__ = ["Rollout", "rollout"]
+
+
+class Rollout(NamedTuple):
+    """The policy's outputs at every tick of an episode.
+
+    Attributes:
+        action: ``(T, A)`` nominal command (before any safety filter).
+        activity: ``(T, N)`` every neuron's state after the tick, neuron-id order.
+    """
+
+    action: npt.NDArray[np.float64]
+    activity: npt.NDArray[np.float64]
+
+
+def rollout(policy: Policy, episode: ExplainEpisode) -> Rollout:
+    """Reset ``policy`` and step it through ``episode`` with the episode's time steps."""
+    policy.reset()
+    actions, activity = [], []
+    for tick in range(len(episode)):
+        step = policy.step(episode.observation(tick), float(episode.dt_s[tick]))
+        actions.append(np.array(step.action, dtype=np.float64))
+        activity.append(np.array(step.activity, dtype=np.float64))
+    return Rollout(np.asarray(actions), np.asarray(activity))
