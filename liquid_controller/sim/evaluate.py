@@ -148,8 +148,8 @@ def evaluate_episode(job: EvaluateJob) -> EpisodeMetrics:
     try:
         _, info = env.reset(seed=job.seed)
         assert env.sim is not None
-        limit = float(env.action_space.high.max())
-        low, high = env.action_space.low, env.action_space.high
+        low, high = env.action_limits
+        limit = float(high.max())
         lateral, policy_s, filter_s = [], [], []
         violations = interventions = fallbacks = departures = ticks = 0
         max_effort, departed, done = 0.0, False, False

@@ -101,8 +101,10 @@ class Expert:
         common_limit = self.gains.max_traction_n * radius / 2
         common = float(np.clip(torque.mean(), -common_limit, common_limit))
         difference = (torque[1] - torque[0]) / 2
-        return np.clip(np.array([common - difference, common + difference]), -self._limit,
-                       self._limit)  # fmt: skip
+        command: FloatArray = np.clip(
+            np.array([common - difference, common + difference]), -self._limit, self._limit
+        )
+        return command
 
     def _pursuit(self, truth: GroundTruth, lateral_target_m: float) -> tuple[float, float]:
         """Return the target speed (m/s) and the pure-pursuit curvature (1/m)."""

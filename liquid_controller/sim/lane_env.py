@@ -85,8 +85,10 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.camera_noise = camera_noise
         camera = self.description.camera
         limit = np.array([w.effort_limit_nm for w in self.description.wheels])
+        self.action_limits = (-limit, limit)
+        """Lowest and highest wheel torque (N*m), the action space's bounds."""
         self.action_space = spaces.Box(-limit, limit, dtype=np.float64)
-        self.observation_space = spaces.Dict(
+        self.observation_space = spaces.Dict(  # type: ignore[assignment]
             {
                 "image": spaces.Box(0, 255, (camera.height, camera.width, 3), np.uint8),
                 "imu": spaces.Box(-np.inf, np.inf, (6,), np.float64),
@@ -128,8 +130,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self.sim is None:
             raise ConfigError("step", None, "reset() before the first step")
         before = self.sim.truth()
-        torque = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low,
-                         self.action_space.high)  # fmt: skip
+        torque = np.clip(np.asarray(action, dtype=np.float64), *self.action_limits)
         samples = self.sim.advance(torque, self.period_s)
         self._absorb(samples)
         truth = self.sim.truth()
@@ -145,11 +146,12 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         )
         return self._observation(), float(reward), terminated, bool(truncated), info
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         """Return the newest camera frame (``render_mode="rgb_array"``)."""
         if self.render_mode != "rgb_array":
             return None
-        return self._latest["image"].copy()
+        image: np.ndarray = self._latest["image"].copy()
+        return image
 
     def close(self) -> None:
         """Free the renderer."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 __all__ = ["default_workers", "run_parallel"]
 
@@ -41,7 +41,7 @@ def run_parallel(
     bar = _progress_bar(len(jobs), label, progress)
     try:
         if workers <= 1 or len(jobs) <= 1:
-            results = []
+            results: list[Result] = []
             for job in jobs:
                 results.append(function(job))
                 bar.update(1)
@@ -59,7 +59,7 @@ def run_parallel(
         bar.close()
 
 
-class _Indexed:
+class _Indexed(Generic[Job, Result]):
     """Picklable wrapper that keeps each job's position."""
 
     def __init__(self, function: Callable[[Job], Result]) -> None:

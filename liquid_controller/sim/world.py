@@ -57,8 +57,8 @@ def draw_variation(rng: np.random.Generator, track: Track) -> WorldVariation:
     """Draw a randomised world for ``track`` (deterministic for the generator's state)."""
     grey = rng.uniform(0.15, 0.5)
     return WorldVariation(
-        floor_rgb=tuple(np.clip(grey + rng.normal(0, 0.04, 3), 0, 1).tolist()),  # type: ignore[arg-type]
-        boundary_rgb=tuple(rng.uniform(0.8, 1.0, 3).tolist()),  # type: ignore[arg-type]
+        floor_rgb=tuple(np.clip(grey + rng.normal(0, 0.04, 3), 0, 1).tolist()),
+        boundary_rgb=tuple(rng.uniform(0.8, 1.0, 3).tolist()),
         centre_rgb=(rng.uniform(0.8, 1.0), rng.uniform(0.65, 0.9), rng.uniform(0.0, 0.25)),
         floor_noise=rng.uniform(0.0, 0.08),
         light_intensity=rng.uniform(0.4, 0.9),
