@@ -22,6 +22,7 @@ from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.diagnostics import DiagnosticRecord
 from liquid_controller.control.pipeline import PipelineTick
 from liquid_controller.errors import MessageConversionError
+from liquid_controller.replay.barrier_probe import BarrierProbe
 from liquid_controller.replay.bounded import Decimated, TimeBins
 from liquid_controller.replay.source import RawMessage
 from liquid_controller.sensing import header_stamp_ns
@@ -124,6 +125,7 @@ class ReplayRecorder:
         guard: the actuator limits every published command is checked against.
         max_dt_s: the safety config's ``timing.max_dt_s`` (the rate check's longest dt).
         input_timeout_s: gaps longer than this are listed per topic.
+        barriers: evaluates :math:`h(x)` of the joint barriers per tick (``None``: not shown).
         capacity: rows kept per time series.
     """
 
@@ -134,6 +136,7 @@ class ReplayRecorder:
         *,
         max_dt_s: float,
         input_timeout_s: float,
+        barriers: BarrierProbe | None = None,
         capacity: int = 4096,
     ) -> None:
         self.actuator_names = actuator_names
@@ -150,6 +153,12 @@ class ReplayRecorder:
         self.step_times = Decimated(capacity * 4)
         self.solve_times = Decimated(capacity * 4)
         self.constraint_names: list[str] = []
+        self.barriers = barriers
+        self.barrier_values = Decimated(capacity)
+        """Rows: t, h of every joint barrier row (NaN without a fresh joint state)."""
+        rows = 0 if barriers is None else len(barriers.names)
+        self._h_min = np.full(rows, np.inf)
+        self._h_negative = np.zeros(rows, dtype=np.int64)
         self.counts: dict[str, Any] = {
             "ticks": 0,
             "policy_steps": 0,
@@ -191,6 +200,8 @@ class ReplayRecorder:
         if message is None:
             stats.undecodable += 1
             return
+        if role == "joint_states" and self.barriers is not None:
+            self.barriers.joint_state(message, t)
         if role == "executed":
             self.executed_topic = raw.topic
             data = np.asarray(message.data, dtype=np.float64)
@@ -212,6 +223,12 @@ class ReplayRecorder:
             self.step_times.add(policy.inference_time_s)
             self.activity.add([t, *np.asarray(policy.step.activity, dtype=np.float64).ravel()])
         self.solve_times.add(safety.solve_time_s)
+        if self.barriers is not None:
+            h = self.barriers.values(t)
+            self.barrier_values.add([t, *h])
+            known = np.isfinite(h)
+            self._h_min[known] = np.minimum(self._h_min[known], h[known])
+            self._h_negative += known & (h < 0)
         mask = 0
         for name in safety.active_constraints:
             _bump(counts["active_constraints"], name)
@@ -285,6 +302,18 @@ class ReplayRecorder:
         """End an open fallback interval at the replay's end."""
         if self.fallbacks and self.fallbacks[-1].end_s < 0:
             self.fallbacks[-1].end_s = self._t(end_ns) if end_ns is not None else 0.0
+
+    def barrier_summary(self) -> dict[str, Any] | None:
+        """Per joint-barrier row: the smallest h(x) seen and the ticks with h < 0."""
+        if self.barriers is None:
+            return None
+        return {
+            name: {
+                "min_h": float(self._h_min[i]) if np.isfinite(self._h_min[i]) else None,
+                "ticks_h_negative": int(self._h_negative[i]),
+            }
+            for i, name in enumerate(self.barriers.names)
+        }
 
     def comparison(self) -> dict[str, Any] | None:
         """Replayed vs executed commands per actuator (``None`` without executed commands)."""

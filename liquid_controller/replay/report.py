@@ -76,9 +76,10 @@ def _interventions_figure(recorder: ReplayRecorder) -> str:
     n = len(recorder.actuator_names)
     rows = recorder.ticks.array(1 + 3 * n + 4)
     names = recorder.constraint_names
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(11, 1.0 + 0.35 * (len(names) + 2) + 1.6), sharex=True,
-        gridspec_kw={"height_ratios": [max(len(names) + 2, 2), 3]},
+    barrier_names = [] if recorder.barriers is None else recorder.barriers.names
+    fig, (top, middle, bottom) = plt.subplots(
+        3, 1, figsize=(11, 1.0 + 0.35 * (len(names) + 2) + 3.6), sharex=True,
+        gridspec_kw={"height_ratios": [max(len(names) + 2, 2), 4, 2]},
     )  # fmt: skip
     labels = ["fallback (safe command)", "intervened", *names]
     if rows.size:
@@ -91,6 +92,14 @@ def _interventions_figure(recorder: ReplayRecorder) -> str:
             hit = (mask >> k) & 1 == 1
             top.plot(t[hit], np.full(hit.sum(), 2 + k), "|", color="tab:purple", ms=10)
         bottom.plot(t, rows[:, -2], color="tab:brown", lw=1)
+    h = recorder.barrier_values.array(1 + len(barrier_names))
+    if h.size and barrier_names:
+        for k, name in enumerate(barrier_names):
+            middle.plot(h[:, 0], h[:, 1 + k], lw=1, label=name)
+        middle.axhline(0.0, color="red", lw=0.8)
+        middle.legend(fontsize=7, loc="upper right", ncol=2)
+    middle.set_ylabel("h(x)")
+    middle.grid(alpha=0.3)
     top.set_yticks(range(len(labels)), labels, fontsize=8)
     top.set_ylim(-0.7, len(labels) - 0.3)
     top.set_title("when and why the filter intervened (active constraints per tick)")
@@ -217,6 +226,7 @@ def write_report(path: Path, summary: dict[str, Any], recorder: ReplayRecorder) 
          i["undecodable"]]
         for i in summary["inputs"]
     ]  # fmt: skip
+    barriers = summary["barriers"] or {}
     fallbacks = [
         [f["start_s"], f["end_s"], f["ticks"], f["cause"], f["detail"]]
         for f in summary["fallback_intervals_listed"]
@@ -235,8 +245,13 @@ def write_report(path: Path, summary: dict[str, Any], recorder: ReplayRecorder) 
         _commands_figure(recorder),
         "<h2>Filter interventions</h2>",
         _interventions_figure(recorder),
-        "<p class=small>Barrier values h(x) are not shown: the filter's result does not carry "
-        "them.</p>",
+        "<p class=small>h(x) of the built-in joint barriers at the joint state the filter was "
+        "given (safe while h &ge; 0; NaN gaps: no fresh joint state); plug-in barriers need "
+        "state the bag does not hold and are not evaluated.</p>",
+        _grid(
+            ["barrier row", "smallest h(x)", "ticks with h < 0"],
+            [[k, v["min_h"], v["ticks_h_negative"]] for k, v in barriers.items()],
+        ),
         "<h2>Inputs: rates, gaps, staleness fallbacks</h2>",
         _inputs_figure(recorder),
         _grid(

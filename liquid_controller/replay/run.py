@@ -12,6 +12,7 @@ from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.policy_loading import load_policy
 from liquid_controller.data.typestore import typestore_with_custom_messages
 from liquid_controller.errors import ConfigError, LiquidControllerError
+from liquid_controller.replay.barrier_probe import BarrierProbe
 from liquid_controller.replay.controller import OfflineController, controller_parameters
 from liquid_controller.replay.engine import run_replay
 from liquid_controller.replay.messages import OutputMessages
@@ -98,6 +99,7 @@ def replay_bag(
             CommandGuard.from_config(config),
             max_dt_s=float(config.timing.max_dt_s),
             input_timeout_s=float(values["input_timeout_s"]),
+            barriers=BarrierProbe(config, float(values["input_timeout_s"])),
         )
         publisher = BagPublisher(
             output,

@@ -92,6 +92,7 @@ def build_summary(
         "policy_step_time": _percentiles_us(recorder.step_times.array()),
         "filter_solve_time": _percentiles_us(recorder.solve_times.array()),
         "diagnostics_levels": counts["diagnostics_levels"],
+        "barriers": recorder.barrier_summary(),
         "comparison": recorder.comparison(),
         "output_messages": output_counts,
     }

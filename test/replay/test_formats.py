@@ -112,3 +112,22 @@ def test_topics_remapped(tmp_path):
     assert result.summary["topics"]["camera"] == "/front/camera/image_raw"
     assert result.summary["policy_steps"] > 0
     assert result.summary["comparison"] is None
+
+
+def test_barrier_values_at_the_joint_state_the_filter_was_given(tmp_path):
+    from mcap_bags import JOINTS, sensor_records, write_mcap_bag
+
+    records = sensor_records(0.6)  # wheel velocities (0.5, -0.5) rad/s; limits +-15 rad/s
+    # Joint states stop at 0.3 s: h is NaN once they are older than input_timeout_s.
+    records = [r for r in records if r.topic != JOINTS or r.stamp_ns < 100.3e9]
+    bag = write_mcap_bag(tmp_path / "in", records)
+    result = replay_bag(bag, MODEL, SAFETY, tmp_path / "out")
+    assert result.summary["barriers"] == {
+        "wheel_speed.upper[left_wheel]": {"min_h": 14.5, "ticks_h_negative": 0},
+        "wheel_speed.upper[right_wheel]": {"min_h": 15.5, "ticks_h_negative": 0},
+        "wheel_speed.lower[left_wheel]": {"min_h": 15.5, "ticks_h_negative": 0},
+        "wheel_speed.lower[right_wheel]": {"min_h": 14.5, "ticks_h_negative": 0},
+    }
+    h = result.recorder.barrier_values.array(5)
+    fresh = h[:, 0] <= 0.28 + 0.25  # last joint state at 0.28 s (+1 ms latency)
+    assert np.isfinite(h[fresh, 1:]).all() and np.isnan(h[~fresh, 1:]).all()
