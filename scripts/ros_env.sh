@@ -5,8 +5,8 @@
 #            "$LIQUID_CONTROLLER_ROS_INSTALL/lib/liquid_controller/policy_node" --ros-args -p rate_hz:=50.0
 #
 # `make ros-venv` creates the venv, `make ros-build` builds the package into build/ros_ws (both
-# source this file). On a machine with apt ROS 2, do not use this: source /opt/ros/<distro>/setup.bash
-# and `colcon build` in your workspace instead.
+# source this file). On a machine with apt ROS 2, do not use this: build in your workspace with
+# scripts/ros_install_recipe.sh (the README's recipe) instead.
 #
 # Environment read: LIQUID_CONTROLLER_ROOT (default: found from this file under bash/zsh),
 # LIQUID_CONTROLLER_ROS_VENV (default <repo>/.venv-ros),
