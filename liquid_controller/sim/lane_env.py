@@ -27,7 +27,10 @@ from liquid_controller.sim.simulation import LaneSimulation, SensorKind, SensorS
 from liquid_controller.sim.track import Track, load_track
 from liquid_controller.sim.world import WorldVariation, draw_variation
 
-__all__ = ["LaneKeepingEnv"]
+__all__ = ["ENV_ID", "LaneKeepingEnv"]
+
+ENV_ID = "LiquidController/LaneKeeping-v0"
+"""Registered with Gymnasium on import: ``gymnasium.make(ENV_ID, track="kidney")``."""
 
 OFF_ROAD_MARGIN_M = 0.2
 """How far beyond the lane edge the robot's centre may go before the episode ends."""
@@ -185,3 +188,6 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             "forward_speed_m_s": truth.forward_speed_m_s,
             "samples": samples,
         }
+
+
+gym.register(id=ENV_ID, entry_point=LaneKeepingEnv, max_episode_steps=None)

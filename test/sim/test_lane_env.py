@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("mujoco")
 pytest.importorskip("gymnasium")
@@ -68,3 +70,31 @@ def test_leaving_the_road_terminates():
             break
     assert terminated and not truncated
     assert abs(info["lateral_m"]) > env.track.half_width_m
+
+
+def test_registered_with_gymnasium():
+    import gymnasium
+
+    from liquid_controller.sim.lane_env import ENV_ID
+
+    env = gymnasium.make(ENV_ID, track="kidney", render_camera=False)
+    obs, _ = env.reset(seed=0)
+    assert env.unwrapped.track.name == "kidney" and obs["imu"].shape == (6,)
+    env.close()
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    torques=st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=20),
+)
+def test_any_torques_give_finite_observations_and_truth(seed, torques):
+    env = LaneKeepingEnv("corners", render_camera=False)
+    env.reset(seed=seed)
+    for torque in torques:
+        obs, reward, terminated, _, info = env.step(np.array(torque))
+        assert all(np.all(np.isfinite(v)) for v in obs.values())
+        assert np.isfinite(reward) and np.isfinite(info["lateral_m"])
+        if terminated:
+            break
+    env.close()
