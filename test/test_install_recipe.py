@@ -186,3 +186,14 @@ def test_dockerignore_keeps_the_hosts_venvs_and_build_outputs_out():
     assert {".venv", ".venv-ros"} <= set(venvs)
     for path in [*venvs, "build", "install", "log"]:
         assert any(fnmatch.fnmatch(path, pattern) for pattern in patterns), path
+
+
+def test_raspberry_pi_section_names_every_extra_to_skip():
+    """A new extra in pyproject.toml is classed for the Pi (skipped) in the README too."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Raspberry Pi") :]
+    section = section[: section.index("\n## ")]
+    (skip_line,) = re.findall(r"^- Extras to skip.*?(?=^- |^$)", section, re.M | re.S)
+    named = set(re.findall(r"`([a-z]+)`", skip_line))
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert set(extras["optional-dependencies"]) <= named
