@@ -190,4 +190,4 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         }
 
 
-gym.register(id=ENV_ID, entry_point=LaneKeepingEnv, max_episode_steps=None)
+gym.register(id=ENV_ID, entry_point="liquid_controller.sim.lane_env:LaneKeepingEnv")
