@@ -77,8 +77,9 @@ class PolicyFeed:
         self._on_message(IMAGE_INPUT, now_s)
         try:
             height, width, _ = self._runner.input_shape(IMAGE_INPUT)
-            # Fused: the channel shuffle runs on the small, resized image.
-            image = image_to_rgb(msg, (height, width))
+            crop = self._runner.spec.image.crop if self._runner.spec.image else None
+            # Fused (without a crop): the channel shuffle runs on the small, resized image.
+            image = image_to_rgb(msg, (height, width), crop=crop)
             stamp = header_stamp_ns(msg) / NS_PER_S
         except MessageConversionError as err:
             self._runner.record_drop(IMAGE_INPUT, str(err))

@@ -49,11 +49,17 @@ rejects class-K gains <= 0; the floor keeps every gain a policy emits strictly p
 
 @dataclass(frozen=True)
 class ImageInput:
-    """A camera input: resized to ``(height, width)`` RGB before it reaches the policy."""
+    """A camera input: cropped, then resized to ``(height, width)`` RGB for the policy.
+
+    ``crop`` is ``(top, bottom, left, right)``: pixels cut from each side of the camera
+    frame before the resize, as the training data was cut; ``None`` for none. It travels
+    with the model so that the robot prepares frames exactly as training did.
+    """
 
     height: int
     width: int
     channels: int = 3
+    crop: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ class PolicySpec:
                 "height": self.image.height,
                 "width": self.image.width,
                 "channels": self.image.channels,
+                "crop": None if self.image.crop is None else list(self.image.crop),
             },
             "barrier_params": self.barrier_params,
             "extra": dict(self.extra),
@@ -147,6 +154,7 @@ class PolicySpec:
                     int(image_data["height"]),
                     int(image_data["width"]),
                     int(image_data.get("channels", 3)),
+                    _crop(image_data.get("crop")),
                 )
             )
             spec = cls(
@@ -199,6 +207,13 @@ class PolicySpec:
                         f"std for which 1/std and mean/std (mean {mean}) are finite"
                     )
         if self.image is not None:
+            crop = dict(zip(CROP_SIDES, self.image.crop, strict=True)) if self.image.crop else {}
+            for side, value in crop.items():
+                if not 0 <= value <= MAX_CROP_PIXELS:
+                    raise CheckpointError(
+                        f"policy spec: 'image.crop.{side}' is {value}; expected an integer "
+                        f"in [0, {MAX_CROP_PIXELS}]"
+                    )
             for key, cap in (
                 ("height", MAX_IMAGE_SIDE),
                 ("width", MAX_IMAGE_SIDE),
@@ -242,6 +257,25 @@ class PolicySpec:
                 raise ObservationError(v.name, f"shape {arr.shape}; expected ({v.size},)")
             if not np.all(np.isfinite(arr)):
                 raise ObservationError(v.name, f"non-finite value {arr.tolist()}")
+
+
+CROP_SIDES = ("top", "bottom", "left", "right")
+"""The order of :attr:`ImageInput.crop`."""
+
+MAX_CROP_PIXELS = 65536
+"""Largest crop from one side, in pixels of the camera frame (larger than any sensor)."""
+
+
+def _crop(value: Any) -> tuple[int, int, int, int] | None:
+    """Parse ``image.crop``: ``None`` or four integers (``CROP_SIDES``)."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != len(CROP_SIDES):
+        raise ValueError(f"'image.crop' is {value!r}; expected null or [top, bottom, left, right]")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"'image.crop' is {value!r}; expected four integers")
+    top, bottom, left, right = value
+    return (top, bottom, left, right)
 
 
 def _number(value: Any) -> float:

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "RAW_ENCODINGS",
     "compressed_image_to_rgb",
+    "crop_rgb",
     "image_to_rgb",
     "raw_image_to_rgb",
     "resize_rgb",
@@ -325,6 +326,7 @@ def image_to_rgb(
     msg: object,
     size: tuple[int, int] | None = None,
     *,
+    crop: tuple[int, int, int, int] | None = None,
     jpeg_draft: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> RgbArray:
@@ -337,14 +339,22 @@ def image_to_rgb(
     Args:
         msg: the camera message.
         size: ``(height, width)`` to resize to (as :func:`resize_rgb`), or ``None``.
-        jpeg_draft: see :func:`compressed_image_to_rgb`; no effect on raw images.
+        crop: ``(top, bottom, left, right)`` pixels cut from the frame before the resize
+            (a policy spec's ``image.crop``), or ``None``.
+        jpeg_draft: see :func:`compressed_image_to_rgb`; no effect on raw images or
+            with ``crop``.
         max_pixels: see :func:`compressed_image_to_rgb`; no effect on raw images.
 
     Raises:
         MessageConversionError: see the two converters; ``field`` is
-            ``"encoding"`` when the object has neither field.
+            ``"encoding"`` when the object has neither field, ``"height/width"`` when
+            the crop leaves no pixel.
         ConfigError: ``size`` is not a pair of integers >= 1.
     """
+    if crop is not None:
+        full = image_to_rgb(msg, max_pixels=max_pixels)
+        cropped = crop_rgb(full, crop)
+        return np.ascontiguousarray(cropped) if size is None else resize_rgb(cropped, *size)
     if hasattr(msg, "encoding"):
         return raw_image_to_rgb(msg, size)
     if hasattr(msg, "format"):
@@ -353,6 +363,23 @@ def image_to_rgb(
         "encoding",
         f"{type(msg).__name__} has neither 'encoding' (Image) nor 'format' (CompressedImage)",
     )
+
+
+def crop_rgb(image: RgbArray, crop: tuple[int, int, int, int]) -> RgbArray:
+    """Return ``image`` without ``(top, bottom, left, right)`` pixels at its sides (a view).
+
+    Raises:
+        MessageConversionError: the crop leaves no pixel of this image.
+    """
+    top, bottom, left, right = crop
+    rows, cols = image.shape[0] - bottom, image.shape[1] - right
+    if rows <= top or cols <= left:
+        raise MessageConversionError(
+            "height/width",
+            f"a {image.shape[0]}x{image.shape[1]} image leaves nothing after the crop "
+            f"(top, bottom, left, right) = {tuple(crop)}",
+        )
+    return image[top:rows, left:cols]
 
 
 def resize_rgb(image: RgbArray, height: int, width: int) -> RgbArray:

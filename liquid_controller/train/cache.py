@@ -39,7 +39,7 @@ __all__ = [
     "write_entry",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MANIFEST = "manifest.json"
 _STATISTICS = "statistics.json"
 
@@ -149,6 +149,7 @@ def write_entry(
             "action_names": list(splits.action_names),
             "vector_fields": {k: list(v) for k, v in splits.vector_fields.items()},
             "image_shape": None if splits.image_shape is None else list(splits.image_shape),
+            "image_crop": None if splits.image_crop is None else list(splits.image_crop),
         }
         (temporary / _STATISTICS).write_text(json.dumps(splits.statistics, indent=2))
         (temporary / _MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -209,6 +210,7 @@ def load_entry(entry: Path) -> DatasetSplits | None:
             vector_fields={k: tuple(v) for k, v in manifest["vector_fields"].items()},
             image_shape=None if image_shape is None else tuple(image_shape),
             statistics=statistics,
+            image_crop=None if manifest["image_crop"] is None else tuple(manifest["image_crop"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise DatasetError(

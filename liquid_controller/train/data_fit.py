@@ -80,7 +80,7 @@ def spec_from_splits(
     image = None
     if splits.image_shape is not None:
         height, width, channels = splits.image_shape
-        image = ImageInput(int(height), int(width), int(channels))
+        image = ImageInput(int(height), int(width), int(channels), splits.image_crop)
     return PolicySpec(
         action=ActionSpec(names, units),
         vectors=tuple(vectors),

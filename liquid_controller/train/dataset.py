@@ -181,6 +181,7 @@ def _build(
         vector_fields=_vector_fields(config),
         image_shape=image_shape,
         statistics=statistics,
+        image_crop=config.image.crop_sides,
     )
     return splits
 

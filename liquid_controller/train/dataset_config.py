@@ -102,6 +102,13 @@ class ImageConfig:
     crop: Crop | None = None
     jpeg_draft: bool = False
 
+    @property
+    def crop_sides(self) -> tuple[int, int, int, int] | None:
+        """The crop as ``(top, bottom, left, right)`` (a policy spec's ``image.crop``)."""
+        if self.crop is None:
+            return None
+        return (self.crop.top, self.crop.bottom, self.crop.left, self.crop.right)
+
 
 @dataclass(frozen=True)
 class SplitConfig:

@@ -54,6 +54,8 @@ class DatasetSplits:
         vector_fields: per vector observation key, its field names in column order
             (e.g. ``{"imu": ("linear_acceleration.x", ...)}``).
         image_shape: ``(H, W, 3)`` of ``"image"``, or ``None`` without a camera.
+        image_crop: ``(top, bottom, left, right)`` pixels cut from each camera frame before
+            the resize, or ``None``; the trained policy's spec carries it to the robot.
         statistics: curation statistics (JSON-able) as stored with the dataset.
     """
 
@@ -64,6 +66,7 @@ class DatasetSplits:
     vector_fields: Mapping[str, tuple[str, ...]]
     image_shape: tuple[int, int, int] | None
     statistics: Mapping[str, Any] = field(default_factory=dict)
+    image_crop: tuple[int, int, int, int] | None = None
 
     def split(self, name: str) -> tuple[Episode, ...]:
         """Return the episodes of ``"train"``, ``"validation"`` or ``"test"``."""

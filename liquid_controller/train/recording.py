@@ -36,7 +36,6 @@ from liquid_controller.sensing import (
     header_stamp_ns,
     image_to_rgb,
     imu_to_vector,
-    resize_rgb,
 )
 from liquid_controller.train.dataset_config import Clock, DamagePolicy, DatasetConfig
 from liquid_controller.train.mcap_walk import McapWalk, walk_mcap
@@ -200,17 +199,9 @@ class _Decoder:
                 ) from None
             self._check_size((height, width))
         size = (image.height, image.width)
-        if image.crop is None:
-            return {"image": image_to_rgb(msg, size, jpeg_draft=image.jpeg_draft)}
-        full = image_to_rgb(msg)
-        crop = image.crop
-        rows, cols = full.shape[0] - crop.bottom, full.shape[1] - crop.right
-        if rows <= crop.top or cols <= crop.left:
-            raise MessageConversionError(
-                "height/width",
-                f"a {full.shape[0]}x{full.shape[1]} image leaves nothing after image.crop {crop}",
-            )
-        return {"image": resize_rgb(full[crop.top : rows, crop.left : cols], *size)}
+        return {
+            "image": image_to_rgb(msg, size, crop=image.crop_sides, jpeg_draft=image.jpeg_draft)
+        }
 
     def _imu(self, msg: Any) -> dict[str, np.ndarray]:
         return {"imu": imu_to_vector(msg).astype(np.float32)}

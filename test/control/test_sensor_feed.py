@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
-from control_fakes import IMAGE_SHAPE, LIMITS, FakeFilter, FakePolicy
+from control_fakes import IMAGE_SHAPE, LIMITS, SPEC, FakeFilter, FakePolicy
 
 from liquid_controller.control.command_guard import CommandGuard
 from liquid_controller.control.policy_runner import PolicyRunner, PolicyRunnerConfig
@@ -64,6 +65,29 @@ def test_accepted_inputs_reach_the_runner_with_their_stamps_and_ages():
     assert policy.watchdog.record("image").last_stamp_s == 10.0
     assert feed.arrival_age["imu"].percentile(50) == np.float64(10.005 - 10.001)
     assert policy.tick(10.006).nominal is not None
+
+
+class ImageRecorder(FakePolicy):
+    def step(self, obs, dt_s):
+        self.image = obs["image"].copy()
+        return super().step(obs, dt_s)
+
+
+def test_the_spec_crop_is_cut_from_camera_frames_before_the_resize():
+    height, width, _ = IMAGE_SHAPE
+    cropped = dataclasses.replace(SPEC, image=dataclasses.replace(SPEC.image, crop=(2, 0, 0, 3)))
+    recorder = ImageRecorder(cropped)
+    policy = PolicyRunner(recorder, PolicyRunnerConfig(), timer=lambda: 0.0)
+    frame = np.zeros((height + 2, width + 3, 3), np.uint8)
+    frame[2:, :width] = 200  # what remains after the crop; the cut sides are black
+    msg = image_msg(1.0)
+    msg.height, msg.width, msg.step = height + 2, width + 3, 3 * (width + 3)
+    msg.data = frame.tobytes()
+    feed = PolicyFeed(policy)
+    assert feed.image(msg, now_s=1.0)
+    assert feed.imu(imu_msg(1.0), now_s=1.0)
+    assert policy.tick(1.001).nominal is not None
+    np.testing.assert_array_equal(recorder.image, np.full(IMAGE_SHAPE, 200, np.uint8))
 
 
 def test_unknown_encoding_and_nan_are_dropped_and_counted():

@@ -12,6 +12,7 @@ from liquid_controller.errors import CheckpointError, ObservationError
 from liquid_controller.models.export import export_policy
 from liquid_controller.models.policy import LiquidPolicy, default_policy_config, default_policy_spec
 from liquid_controller.runtime import RuntimePolicy, load_artifact, save_artifact
+from liquid_controller.runtime.spec import PolicySpec
 
 # The stress profile (HYPOTHESIS_PROFILE=stress) runs many more examples.
 STRESS = settings().max_examples > 1000
@@ -114,3 +115,15 @@ def test_core_artifact_is_not_a_policy(tmp_path) -> None:
     save_artifact(tmp_path / "core.npz", kind="core", config={}, arrays={})
     with pytest.raises(CheckpointError, match="kind is 'core'; expected 'policy'"):
         RuntimePolicy.load(tmp_path / "core.npz")
+
+
+def test_the_image_crop_round_trips_and_is_validated():
+    spec = default_policy_spec(camera=True).to_dict()
+    spec["image"]["crop"] = [120, 0, 4, 4]
+    assert PolicySpec.from_dict(spec).image.crop == (120, 0, 4, 4)
+    assert PolicySpec.from_dict(spec).to_dict()["image"]["crop"] == [120, 0, 4, 4]
+    for bad, named in (([1, 2, 3], "image.crop"), ([0, -1, 0, 0], "image.crop.bottom"),
+                       ([0, 0, 1.5, 0], "image.crop")):  # fmt: skip
+        spec["image"]["crop"] = bad
+        with pytest.raises(CheckpointError, match=named.replace(".", r"\.")):
+            PolicySpec.from_dict(spec)

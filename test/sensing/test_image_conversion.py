@@ -365,3 +365,15 @@ def test_the_pixel_cap_is_a_parameter_and_admits_images_up_to_it():
     assert compressed_image_to_rgb(jpeg, max_pixels=30 * 40).shape == (30, 40, 3)
     with pytest.raises(MessageConversionError, match=r"declares 40x30 pixels \(1200\)"):
         compressed_image_to_rgb(jpeg, max_pixels=30 * 40 - 1)
+
+
+def test_crop_cuts_each_side_before_the_resize():
+    rgb = np.random.default_rng(3).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    msg = compressed("png", encode_with_pillow(rgb, "PNG"))
+    np.testing.assert_array_equal(image_to_rgb(msg, crop=(1, 2, 3, 4)), rgb[1:8, 3:8])
+    np.testing.assert_array_equal(
+        image_to_rgb(msg, (3, 2), crop=(1, 2, 3, 4)), resize_rgb(rgb[1:8, 3:8], 3, 2)
+    )
+    with pytest.raises(MessageConversionError, match="leaves nothing after the crop") as info:
+        image_to_rgb(msg, (3, 2), crop=(5, 5, 0, 0))
+    assert info.value.field == "height/width"

@@ -14,6 +14,7 @@ from bag_factory import (
 )
 
 from liquid_controller.errors import ConfigError, DatasetError
+from liquid_controller.train.data_fit import spec_from_splits
 from liquid_controller.train.dataset import IMU_FIELDS, load_dataset
 from liquid_controller.train.dataset_config import load_dataset_config
 
@@ -90,10 +91,15 @@ def test_crop_is_cut_before_resizing(tmp_path):
         image={"height": 2, "width": 4, "crop": {"top": 4, "left": 8}},
         split=NO_SPLIT,
     )
-    episode = _only_episode(load_dataset(config, progress=False))
+    splits = load_dataset(config, progress=False)
+    episode = _only_episode(splits)
     assert episode.observations["image"].shape[1:] == (2, 4, 3)
     expected = image_pixels(truth.ax[0], truth.wz[0], (2, 4))
     np.testing.assert_array_equal(episode.observations["image"][0], expected)
+    # The crop travels to the robot in the trained policy's spec, also from the cache.
+    assert splits.image_crop == (4, 0, 8, 0)
+    assert load_dataset(config, progress=False).image_crop == (4, 0, 8, 0)
+    assert spec_from_splits(splits).image.crop == (4, 0, 8, 0)
 
 
 def test_camera_slower_than_the_policy_repeats_the_last_frame(tmp_path):
