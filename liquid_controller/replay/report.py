@@ -97,7 +97,7 @@ def _interventions_figure(recorder: ReplayRecorder) -> str:
         for k, name in enumerate(barrier_names):
             middle.plot(h[:, 0], h[:, 1 + k], lw=1, label=name)
         middle.axhline(0.0, color="red", lw=0.8)
-        middle.legend(fontsize=7, loc="upper right", ncol=2)
+        middle.legend(fontsize=7, loc="lower left", ncol=2)
     middle.set_ylabel("h(x)")
     middle.grid(alpha=0.3)
     top.set_yticks(range(len(labels)), labels, fontsize=8)
