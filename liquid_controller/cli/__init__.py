@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "replay",
     "sim",
     "explain",
+    "plot_state",
 )
 
 

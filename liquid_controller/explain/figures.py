@@ -16,7 +16,15 @@ from liquid_controller.explain.episode import ExplainEpisode
 from liquid_controller.explain.rollout import Rollout
 from liquid_controller.models.wiring import Wiring
 
-__all__ = ["activity_figure", "raster_figure", "saliency_figure", "wiring_figure"]
+__all__ = [
+    "activity_figure",
+    "pyplot",
+    "raster_axes",
+    "raster_figure",
+    "saliency_figure",
+    "type_panels",
+    "wiring_figure",
+]
 
 TYPE_ORDER = ("sensory", "inter", "command", "motor", "unit")
 TYPE_COLOURS = {
@@ -28,7 +36,8 @@ TYPE_COLOURS = {
 }
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """Return ``matplotlib.pyplot`` on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,6 +52,39 @@ def _ordered(neuron_types: Sequence[str]) -> list[int]:
     return sorted(range(len(neuron_types)), key=lambda i: (rank.get(neuron_types[i], 9), i))
 
 
+def type_panels(
+    axes: Sequence[Any], t: npt.NDArray[np.float64], activity: Any, neuron_types: Sequence[str]
+) -> None:
+    """Draw every neuron's trace, one axis per present type (``axes`` in :data:`TYPE_ORDER`)."""
+    present = [kind for kind in TYPE_ORDER if kind in neuron_types]
+    for ax, kind in zip(axes, present, strict=True):
+        for i in [i for i, role in enumerate(neuron_types) if role == kind]:
+            ax.plot(t, activity[:, i], lw=0.8, color=TYPE_COLOURS[kind], alpha=0.7)
+        ax.set_ylabel(f"{kind}\nneurons")
+
+
+def raster_axes(
+    fig: Any, ax: Any, t: npt.NDArray[np.float64], activity: Any, neuron_types: Sequence[str]
+) -> None:
+    """Draw every neuron's activity as one row of a heat map, grouped and labelled by type."""
+    order = _ordered(neuron_types)
+    limit = float(np.abs(activity).max()) or 1.0
+    image = ax.imshow(
+        activity[:, order].T,
+        aspect="auto",
+        cmap="coolwarm",
+        vmin=-limit,
+        vmax=limit,
+        extent=(float(t[0]), float(t[-1]) if len(t) > 1 else 1.0, len(order) - 0.5, -0.5),
+        interpolation="nearest",
+    )
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([f"{neuron_types[i]} {i}" for i in order], fontsize=6)
+    for tick, i in zip(ax.get_yticklabels(), order, strict=True):
+        tick.set_color(TYPE_COLOURS.get(neuron_types[i], "black"))
+    fig.colorbar(image, ax=ax, label="activity")
+
+
 def activity_figure(
     episode: ExplainEpisode,
     rollout: Rollout,
@@ -51,27 +93,20 @@ def activity_figure(
     action_names: Sequence[str],
 ) -> Any:
     """Inputs, every neuron's trace (one panel per type) and the command, on one time axis."""
-    plt = _pyplot()
-    present = [t for t in TYPE_ORDER if t in neuron_types]
-    rows = len(vectors) + len(present) + 1
+    plt = pyplot()
+    types = len({kind for kind in TYPE_ORDER if kind in neuron_types})
+    rows = len(vectors) + types + 1
     fig, axes = plt.subplots(rows, 1, figsize=(11, 1.9 * rows + 0.4), sharex=True, squeeze=False)
     t = episode.t_s - episode.t_s[0]
-    row = 0
-    for name, fields in vectors.items():
+    for row, (name, fields) in enumerate(vectors.items()):
         ax = axes[row, 0]
         values = np.asarray(episode.observations[name])
         for column, field in enumerate(fields):
             ax.plot(t, values[:, column], lw=0.9, label=field)
         ax.set_ylabel(f"input\n{name}")
         ax.legend(fontsize=6, ncol=3, loc="upper right")
-        row += 1
-    for kind in present:
-        ax = axes[row, 0]
-        for i in [i for i, role in enumerate(neuron_types) if role == kind]:
-            ax.plot(t, rollout.activity[:, i], lw=0.8, color=TYPE_COLOURS[kind], alpha=0.7)
-        ax.set_ylabel(f"{kind}\nneurons")
-        row += 1
-    ax = axes[row, 0]
+    type_panels(axes[len(vectors) : len(vectors) + types, 0], t, rollout.activity, neuron_types)
+    ax = axes[-1, 0]
     for column, name in enumerate(action_names):
         ax.plot(t, rollout.action[:, column], lw=1.1, label=f"{name} (policy)")
         if episode.recorded_action is not None:
@@ -85,26 +120,10 @@ def activity_figure(
 
 def raster_figure(episode: ExplainEpisode, rollout: Rollout, neuron_types: Sequence[str]) -> Any:
     """Every neuron's activity as one row of a heat map, grouped and labelled by type."""
-    plt = _pyplot()
-    order = _ordered(neuron_types)
-    fig, ax = plt.subplots(figsize=(11, 0.18 * len(order) + 1.5))
-    t = episode.t_s - episode.t_s[0]
-    limit = float(np.abs(rollout.activity).max()) or 1.0
-    image = ax.imshow(
-        rollout.activity[:, order].T,
-        aspect="auto",
-        cmap="coolwarm",
-        vmin=-limit,
-        vmax=limit,
-        extent=(float(t[0]), float(t[-1]) if len(t) > 1 else 1.0, len(order) - 0.5, -0.5),
-        interpolation="nearest",
-    )
-    ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([f"{neuron_types[i]} {i}" for i in order], fontsize=6)
-    for tick, i in zip(ax.get_yticklabels(), order, strict=True):
-        tick.set_color(TYPE_COLOURS.get(neuron_types[i], "black"))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(11, 0.18 * len(neuron_types) + 1.5))
+    raster_axes(fig, ax, episode.t_s - episode.t_s[0], rollout.activity, neuron_types)
     ax.set_xlabel("time (s)")
-    fig.colorbar(image, ax=ax, label="activity")
     fig.tight_layout()
     return fig
 
@@ -114,7 +133,7 @@ def wiring_figure(wiring: Wiring, neuron_types: Sequence[str], input_names: Sequ
 
     Excitatory synapses (+1) are drawn green, inhibitory (-1) red with a bar end.
     """
-    plt = _pyplot()
+    plt = pyplot()
     sensory = wiring.sensory_adjacency_matrix
     inputs = [] if sensory is None else list(range(sensory.shape[0]))
     groups = [[i for i, role in enumerate(neuron_types) if role == kind] for kind in TYPE_ORDER]
@@ -179,7 +198,7 @@ def saliency_figure(
     masks: Sequence[npt.NDArray[np.uint8]] | None = None,
 ) -> Any:
     """One row per frame: the image, then each method's map overlaid on it."""
-    plt = _pyplot()
+    plt = pyplot()
     columns = 1 + len(maps) + (1 if masks is not None else 0)
     height, width = images[0].shape[:2]
     scale = 2.6 / max(width / height, 1.0)
