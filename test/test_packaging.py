@@ -28,7 +28,7 @@ def test_non_editable_install_from_sdist_finds_its_share_folder(tmp_path):
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source)
-    for folder in ("msg", "config", "resource"):
+    for folder in ("msg", "config", "resource", "description"):
         shutil.copytree(REPO / folder, source / folder)
     shutil.copytree(
         REPO / "liquid_controller",
