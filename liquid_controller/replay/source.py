@@ -4,7 +4,7 @@ A readable bag (mcap or sqlite3, ``metadata.yaml`` beside it) is streamed with `
 (one chunk at a time, so memory does not grow with the bag's length). A bag that
 ``rosbags`` cannot open is walked from the start instead, in the order its messages were
 written: a cut-short MCAP file (a killed recording, a partial copy; also one without
-``metadata.yaml``) with :mod:`liquid_controller.train.mcap_walk`, which reads the file
+``metadata.yaml``) with :mod:`liquid_controller.data.mcap_walk`, which reads the file
 whole, and a ``.db3`` file with damaged pages row by row
 (:mod:`liquid_controller.replay.sqlite_walk`). The messages before the damage are
 replayed and :attr:`BagSource.damage` says where it is. A read error in the middle of a
@@ -22,9 +22,9 @@ from typing import Any, NamedTuple
 from rosbags.highlevel import AnyReader
 from rosbags.typesys.store import Typestore
 
+from liquid_controller.data.mcap_walk import walk_mcap
 from liquid_controller.errors import ConfigError
 from liquid_controller.replay.sqlite_walk import SqliteWalk
-from liquid_controller.train.mcap_walk import walk_mcap
 
 __all__ = ["BagSource", "RawMessage"]
 

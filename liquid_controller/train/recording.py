@@ -30,6 +30,7 @@ from rosbags.highlevel import AnyReader
 from rosbags.typesys.store import Typestore
 
 from liquid_controller.data import typestore_with_custom_messages
+from liquid_controller.data.mcap_walk import McapWalk, walk_mcap
 from liquid_controller.errors import DatasetError, MessageConversionError
 from liquid_controller.sensing import (
     JointStateMapper,
@@ -38,7 +39,6 @@ from liquid_controller.sensing import (
     imu_to_vector,
 )
 from liquid_controller.train.dataset_config import Clock, DamagePolicy, DatasetConfig
-from liquid_controller.train.mcap_walk import McapWalk, walk_mcap
 
 __all__ = ["ROLE_TYPES", "Recording", "Stream", "read_recording"]
 

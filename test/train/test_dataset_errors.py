@@ -246,7 +246,7 @@ def test_keep_readable_uses_the_messages_before_the_damage(tmp_path):
 
 def test_walking_an_intact_mcap_finds_what_rosbags_reads(tmp_path):
     from liquid_controller.data import iter_messages
-    from liquid_controller.train.mcap_walk import walk_mcap
+    from liquid_controller.data.mcap_walk import walk_mcap
 
     truth = write_synthetic_bag(tmp_path / "run", seconds=3.0, image_size=(96, 128))
     (storage,) = truth.path.glob("*.mcap")
