@@ -66,6 +66,7 @@ from liquid_controller.runtime.spec import (
     PolicyStep,
     VectorInput,
 )
+from liquid_controller.sensing.imu import IMU_FIELDS
 
 __all__ = [
     "ConvEncoder",
@@ -81,14 +82,6 @@ DEFAULT_CONV_LAYERS = ((24, 5, 2), (36, 5, 2), (48, 3, 2), (64, 3, 1), (64, 3, 1
 # ImageNet per-channel statistics: a sensible start until a dataset provides its own.
 DEFAULT_IMAGE_MEAN = (0.485, 0.456, 0.406)
 DEFAULT_IMAGE_STD = (0.229, 0.224, 0.225)
-IMU_FIELDS = (
-    "linear_acceleration.x",
-    "linear_acceleration.y",
-    "linear_acceleration.z",
-    "angular_velocity.x",
-    "angular_velocity.y",
-    "angular_velocity.z",
-)
 
 
 def default_policy_spec(*, camera: bool = True, barrier_params: int = 0) -> PolicySpec:

@@ -16,7 +16,7 @@ from liquid_controller.sensing.image import (
     raw_image_to_rgb,
     resize_rgb,
 )
-from liquid_controller.sensing.imu import ImuReading, imu_to_vector, read_imu
+from liquid_controller.sensing.imu import IMU_FIELDS, ImuReading, imu_to_vector, read_imu
 from liquid_controller.sensing.joints import JointSample, JointStateMapper
 from liquid_controller.sensing.stamps import (
     DtStatus,
@@ -29,6 +29,7 @@ from liquid_controller.sensing.stamps import (
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "IMU_FIELDS",
     "RAW_ENCODINGS",
     "DtStatus",
     "DtStep",

@@ -22,7 +22,17 @@ from liquid_controller.sensing._fields import (
     get_finite_components,
 )
 
-__all__ = ["ImuReading", "imu_to_vector", "read_imu"]
+__all__ = ["IMU_FIELDS", "ImuReading", "imu_to_vector", "read_imu"]
+
+IMU_FIELDS = (
+    "linear_acceleration.x",
+    "linear_acceleration.y",
+    "linear_acceleration.z",
+    "angular_velocity.x",
+    "angular_velocity.y",
+    "angular_velocity.z",
+)
+"""Field names of the vector :func:`imu_to_vector` returns, in its order."""
 
 # Quaternions shorter than this cannot be normalised meaningfully.
 _MIN_QUATERNION_NORM = 1e-6

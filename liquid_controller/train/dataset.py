@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from liquid_controller.errors import DatasetError
+from liquid_controller.sensing.imu import IMU_FIELDS
 from liquid_controller.train.alignment import align_streams
 from liquid_controller.train.bag_files import bag_digest, find_bags
 from liquid_controller.train.cache import (
@@ -40,23 +41,12 @@ from liquid_controller.train.recording import NS_PER_S, Recording, read_recordin
 from liquid_controller.train.splits import SPLIT_NAMES, split_names
 
 __all__ = [
-    "IMU_FIELDS",
     "PreparedDataset",
     "format_report",
     "load_dataset",
     "prepare_dataset",
     "recording_episodes",
 ]
-
-IMU_FIELDS = (
-    "linear_acceleration.x",
-    "linear_acceleration.y",
-    "linear_acceleration.z",
-    "angular_velocity.x",
-    "angular_velocity.y",
-    "angular_velocity.z",
-)
-"""Field names of the ``"imu"`` vector (the order of ``sensing.imu_to_vector``)."""
 
 
 class PreparedDataset(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liquid_controller.models.policy import IMU_FIELDS
+from liquid_controller.sensing.imu import IMU_FIELDS
 from liquid_controller.train.episodes import DatasetSplits, Episode
 
 ACTIONS = ("left_wheel", "right_wheel")

@@ -14,8 +14,9 @@ from bag_factory import (
 )
 
 from liquid_controller.errors import ConfigError, DatasetError
+from liquid_controller.sensing.imu import IMU_FIELDS
 from liquid_controller.train.data_fit import spec_from_splits
-from liquid_controller.train.dataset import IMU_FIELDS, load_dataset
+from liquid_controller.train.dataset import load_dataset
 from liquid_controller.train.dataset_config import load_dataset_config
 
 NO_SPLIT = {"validation": 0, "test": 0}
@@ -186,8 +187,3 @@ def test_header_clock_against_receive_clock(tmp_path):
     # due at that tick; on the receive clock it arrives 30 ms later.
     np.testing.assert_allclose(by_header.observations["imu"][0, 0], truth.ax[1], atol=1e-6)
     np.testing.assert_allclose(by_receive.observations["imu"][0, 0], truth.ax[0], atol=1e-6)
-
-
-def test_imu_field_names_match_the_policy_spec():
-    policy = pytest.importorskip("liquid_controller.models.policy")
-    assert policy.IMU_FIELDS == IMU_FIELDS
