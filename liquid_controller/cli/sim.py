@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
         description="Record episodes of the privileged expert (pure pursuit with noise and "
         "drifts, so the data holds recoveries) as the bags a real robot records: "
         "/camera/image_raw, /imu/data, /joint_states and the executed command on "
-        "/effort_controller/commands. They train with `liquid-controller train` unchanged.",
+        "/effort_controller/commands, and the command the expert intended (no perturbation: "
+        "the imitation label) on /expert/commands. They train with `liquid-controller train` "
+        "unchanged.",
     )
     collect.add_argument("--episodes", type=bounded_int(1, 100_000), required=True)
     collect.add_argument("--out", type=Path, required=True, metavar="DIR", help="bag folder")

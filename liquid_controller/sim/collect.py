@@ -106,7 +106,7 @@ def collect_episode(job: CollectJob) -> EpisodeSummary:
 
     from liquid_controller.sim.expert import Expert, Perturbations
     from liquid_controller.sim.lane_env import LaneKeepingEnv
-    from liquid_controller.sim.recording import BagRecorder
+    from liquid_controller.sim.recording import LABEL_TOPIC, BagRecorder
 
     start = time.perf_counter()
     env = LaneKeepingEnv(job.track, max_seconds=job.seconds)
@@ -119,8 +119,9 @@ def collect_episode(job: CollectJob) -> EpisodeSummary:
         departures, departed, worst = 0, False, 0.0
         done = False
         while not done:
-            command = expert.command(env.sim.truth(), env.sim.joint_state()[1], env.period_s)
+            command, intended = expert.act(env.sim.truth(), env.sim.joint_state()[1], env.period_s)
             recorder.add_command(env.sim.time_s, command)
+            recorder.add_command(env.sim.time_s, intended, LABEL_TOPIC)
             _, _, terminated, truncated, info = env.step(command)
             recorder.add_samples(info["samples"])
             departures += info["departed"] and not departed

@@ -7,7 +7,8 @@ From ground truth (:class:`~.simulation.GroundTruth`) it picks the centre-line p
 speeds and tracks them with a proportional torque plus damping feed-forward, clipped to the
 effort limits and a traction bound (no wheel spin). :class:`Perturbations` inject noise into
 the executed command and occasional drifts (a lateral target offset held for a while), so
-recorded data contains recoveries.
+recorded data contains recoveries; :meth:`Expert.act` also returns the command the expert
+intends (centre line, no noise), the label to imitate.
 """
 
 from __future__ import annotations
@@ -86,19 +87,44 @@ class Expert:
 
     def command(self, truth: GroundTruth, wheel_speed_rad_s: FloatArray, dt_s: float) -> FloatArray:
         """Return the wheel torques ``(left, right)`` to apply for the next ``dt_s`` seconds."""
+        return self.act(truth, wheel_speed_rad_s, dt_s)[0]
+
+    def act(
+        self, truth: GroundTruth, wheel_speed_rad_s: FloatArray, dt_s: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Return the torques to apply (perturbed) and those the expert intends at this state.
+
+        The intended command steers to the lane centre (no drift) without command noise,
+        from the same speed reference: the imitation label for a state the perturbations
+        led to (the recovery the expert would make).
+        """
         target = self._drift(dt_s)
         speed, curvature = self._pursuit(truth, target)
         step = self.gains.max_accel_m_s2 * dt_s
         self._speed_ref += float(np.clip(speed - self._speed_ref, -step, step))
+        torque = self._torque(curvature, wheel_speed_rad_s)
+        intended = torque
+        if target != 0.0:
+            intended = self._torque(self._pursuit(truth, 0.0)[1], wheel_speed_rad_s)
+        if self._perturb is not None and self._perturb.command_noise_nm > 0:
+            torque = torque + self._rng.normal(0.0, self._perturb.command_noise_nm, 2)
+        return self._bounded(torque), self._bounded(intended)
+
+    def _torque(self, curvature: float, wheel_speed_rad_s: FloatArray) -> FloatArray:
+        """Return the wheel torques tracking ``(v_ref, v_ref * curvature)``."""
         v_ref, omega_ref = self._speed_ref, self._speed_ref * curvature
         radius, half_track = self._robot.wheel_radius_m, self._robot.track_width_m / 2
         wheel_ref = np.array([v_ref - omega_ref * half_track, v_ref + omega_ref * half_track])
         wheel_ref /= radius
         damping = np.array([w.damping_nms_rad for w in self._robot.wheels])
-        torque = self.gains.speed_gain_nm_s * (wheel_ref - wheel_speed_rad_s) + damping * wheel_ref
-        if self._perturb is not None and self._perturb.command_noise_nm > 0:
-            torque = torque + self._rng.normal(0.0, self._perturb.command_noise_nm, 2)
-        common_limit = self.gains.max_traction_n * radius / 2
+        torque: FloatArray = (
+            self.gains.speed_gain_nm_s * (wheel_ref - wheel_speed_rad_s) + damping * wheel_ref
+        )
+        return torque
+
+    def _bounded(self, torque: FloatArray) -> FloatArray:
+        """Clip ``torque`` to the traction bound and the effort limits."""
+        common_limit = self.gains.max_traction_n * self._robot.wheel_radius_m / 2
         common = float(np.clip(torque.mean(), -common_limit, common_limit))
         difference = (torque[1] - torque[0]) / 2
         command: FloatArray = np.clip(

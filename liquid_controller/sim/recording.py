@@ -6,7 +6,9 @@ bags unchanged): ``/camera/image_raw`` ``sensor_msgs/Image`` (``rgb8``, frame
 absent: ``orientation_covariance[0] = -1``, REP 145), ``/joint_states``
 ``sensor_msgs/JointState`` (``left_wheel``, ``right_wheel``) and the executed command on
 ``/effort_controller/commands`` ``std_msgs/Float64MultiArray`` (no header: its log time is
-when it was sent). Header stamps and log times are the simulation time.
+when it was sent), and on ``/expert/commands`` (same type) the command the expert intended
+at that state, without its perturbations: the imitation label. Header stamps and log times
+are the simulation time.
 """
 
 from __future__ import annotations
@@ -22,12 +24,20 @@ from liquid_controller.data import BagMessage, typestore_with_custom_messages, w
 from liquid_controller.sim.description import RobotDescription
 from liquid_controller.sim.simulation import SensorKind, SensorSample
 
-__all__ = ["CAMERA_TOPIC", "COMMAND_TOPIC", "IMU_TOPIC", "JOINT_STATES_TOPIC", "BagRecorder"]
+__all__ = [
+    "CAMERA_TOPIC",
+    "COMMAND_TOPIC",
+    "IMU_TOPIC",
+    "JOINT_STATES_TOPIC",
+    "LABEL_TOPIC",
+    "BagRecorder",
+]
 
 CAMERA_TOPIC = "/camera/image_raw"
 IMU_TOPIC = "/imu/data"
 JOINT_STATES_TOPIC = "/joint_states"
 COMMAND_TOPIC = "/effort_controller/commands"
+LABEL_TOPIC = "/expert/commands"
 NS_PER_S = 1_000_000_000
 
 
@@ -58,13 +68,15 @@ class BagRecorder:
                 topic, message = JOINT_STATES_TOPIC, self._joint_state(stamp_ns, sample.value)
             self.messages.append(BagMessage(topic, stamp_ns, message))
 
-    def add_command(self, time_s: float, command: npt.ArrayLike) -> None:
-        """Record the command sent to the effort controller at ``time_s``."""
+    def add_command(
+        self, time_s: float, command: npt.ArrayLike, topic: str = COMMAND_TOPIC
+    ) -> None:
+        """Record a command at ``time_s`` (by default the one sent to the effort controller)."""
         message = self._types["std_msgs/msg/Float64MultiArray"](
             layout=self._types["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0),
             data=np.asarray(command, dtype=np.float64).copy(),
         )
-        self.messages.append(BagMessage(COMMAND_TOPIC, round(time_s * NS_PER_S), message))
+        self.messages.append(BagMessage(topic, round(time_s * NS_PER_S), message))
 
     def write(self, path: str | Path) -> Path:
         """Write the recorded messages to a new mcap bag folder ``path``."""

@@ -21,6 +21,7 @@ TYPES = {
     "/imu/data": "sensor_msgs/msg/Imu",
     "/joint_states": "sensor_msgs/msg/JointState",
     "/effort_controller/commands": "std_msgs/msg/Float64MultiArray",
+    "/expert/commands": "std_msgs/msg/Float64MultiArray",
 }
 SECONDS = 2.0
 
@@ -50,7 +51,7 @@ def test_rosbags_reads_the_robots_topics_with_header_stamps(bags):
         for connection, log_ns, raw in reader.messages():
             msg = reader.deserialize(raw, connection.msgtype)
             counts[connection.topic] += 1
-            if connection.topic == "/effort_controller/commands":
+            if connection.topic in ("/effort_controller/commands", "/expert/commands"):
                 assert msg.data.shape == (2,) and np.all(np.abs(msg.data) <= 2.0)
                 continue
             stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -69,6 +70,7 @@ def test_rosbags_reads_the_robots_topics_with_header_stamps(bags):
         "/imu/data": 201,
         "/joint_states": 101,
         "/effort_controller/commands": 100,
+        "/expert/commands": 100,
     }
 
 
