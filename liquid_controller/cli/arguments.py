@@ -72,3 +72,26 @@ def output_file(text: str) -> Path:
     if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text!r}: folder {str(folder)!r} is not writable")
     return path
+
+
+def output_folder(text: str) -> Path:
+    """An argparse type for a folder to write files into: created now if missing.
+
+    Its parent must exist (a typo does not silently create a tree); an existing folder
+    is reused and the files written there are replaced.
+    """
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: folder {str(path.parent)!r} does not exist"
+            )
+        try:
+            path.mkdir()
+        except OSError as err:
+            raise argparse.ArgumentTypeError(f"{text!r}: cannot create it ({err})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+    return path

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -31,6 +31,7 @@ __all__ = [
     "EXPERT_MODEL",
     "EpisodeMetrics",
     "EvaluateJob",
+    "TickObserver",
     "evaluate",
     "evaluate_episode",
     "format_table",
@@ -58,6 +59,14 @@ class EvaluateJob:
     camera_noise: float | None = None
     """Pixel noise standard deviation, fraction of full scale; ``None``: the world's draw."""
     rate_hz: float = 50.0
+    camera_dropout_s: tuple[float, float] | None = None
+    """``(start, duration)``: the camera's frames are not delivered in that window (the
+    policy's image input goes stale and the pipeline must fall back to the safe command)."""
+
+
+TickObserver = Callable[[Any, Any, Sequence[Any]], None]
+"""Called after every control tick with the :class:`~liquid_controller.control.PipelineTick`,
+the environment (before the command is applied) and the sensor samples delivered this tick."""
 
 
 class EpisodeMetrics(NamedTuple):
@@ -135,8 +144,8 @@ def evaluate(
     )
 
 
-def evaluate_episode(job: EvaluateJob) -> EpisodeMetrics:
-    """Drive one episode in closed loop and measure it."""
+def evaluate_episode(job: EvaluateJob, observer: TickObserver | None = None) -> EpisodeMetrics:
+    """Drive one episode in closed loop and measure it (``observer`` watches every tick)."""
     from liquid_controller.sim.lane_env import LaneKeepingEnv
 
     start = time.perf_counter()
@@ -155,9 +164,12 @@ def evaluate_episode(job: EvaluateJob) -> EpisodeMetrics:
         max_effort, departed, done = 0.0, False, False
         terminated = False
         while not done:
-            _feed(pipeline, info["samples"], vectors, spec.image is not None,
+            samples = _delivered(info["samples"], job.camera_dropout_s)
+            _feed(pipeline, samples, vectors, spec.image is not None,
                   env.sim.truth().lane.lateral_m)  # fmt: skip
             tick = pipeline.tick(env.sim.time_s)
+            if observer is not None:
+                observer(tick, env, samples)
             ticks += 1
             if job.safety:
                 command = tick.safety.command
@@ -294,6 +306,20 @@ def _check_spec(spec: Any) -> None:
             f"vector inputs among {supported}, a {camera.height}x{camera.width} RGB image or "
             "none, and 2 actions (left_wheel, right_wheel)",
         )
+
+
+def _delivered(samples: Sequence[Any], dropout_s: tuple[float, float] | None) -> list[Any]:
+    """Return ``samples`` without the camera frames stamped inside the dropout window."""
+    from liquid_controller.sim.simulation import SensorKind
+
+    if dropout_s is None:
+        return list(samples)
+    start, duration = dropout_s
+    return [
+        s
+        for s in samples
+        if s.kind is not SensorKind.CAMERA or not start <= s.stamp_s < start + duration
+    ]
 
 
 def _feed(pipeline: Any, samples: Sequence[Any], vectors: set[str], image: bool,
