@@ -57,7 +57,7 @@ ros-build: ros-venv
 test-ros: ros-build
 	$(ROS_ENV) && pytest -p no:cacheprovider test/ros
 
-demo: venv
+demo: venv sim-system-deps
 	$(VENV)/bin/liquid-controller demo
 
 test-unit: venv sim-system-deps
