@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
         help="audit a policy on a bag: neuron activity, decision tree, camera saliency (HTML)",
         description=(
             "Run MODEL (.npz artifact or torch checkpoint) over the episodes of a bag (aligned "
-            "at the policy rate as for training) and write DIR/report.html (self-contained) "
+            "at the policy rate as for training) or in the MuJoCo lane world (--sim), and "
+            "write DIR/report.html (self-contained) "
             "and DIR/explanation.json: every neuron's trace labelled by type, a raster, the "
             "wiring with synapse polarities, a shallow decision tree imitating the network "
             "(fidelity on held-out ticks only), and camera saliency (occlusion through the "
@@ -30,6 +31,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", type=Path, required=True, help="policy file (.npz or .ckpt)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--bag", type=Path, help="rosbag2 folder (mcap or sqlite3)")
+    source.add_argument(
+        "--sim",
+        action="store_true",
+        help="drive the MuJoCo lane world (sim extra); saliency shares on road and markings "
+        "from the simulator's ground truth",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -56,6 +63,22 @@ def register(subparsers: Any) -> None:
         metavar="ROLE:=TOPIC",
         help=f"replace a role's topic, ROLE one of {', '.join(ROLES)}",
     )
+    parser.add_argument("--track", default="oval", help="--sim: track name or YAML (oval)")
+    parser.add_argument(
+        "--seconds",
+        type=bounded_float(0.0, 3600.0, low_inclusive=False),
+        default=10.0,
+        help="--sim: simulated seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=bounded_int(0, 2**31 - 1), default=0, help="--sim: world seed"
+    )
+    parser.add_argument(
+        "--driver",
+        choices=("policy", "expert"),
+        default="policy",
+        help="--sim: who drives; 'expert' for an untrained policy (default: %(default)s)",
+    )
     parser.add_argument(
         "--episode",
         type=bounded_int(0, 1_000_000),
@@ -72,7 +95,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--summary-frames",
         type=bounded_int(1, 10_000),
-        default=16,
+        default=8,
         help="frames averaged by the attention summary (default: %(default)s)",
     )
     parser.add_argument(
@@ -147,14 +170,30 @@ def run(args: argparse.Namespace) -> int:
     if stride is not None and patch is not None and stride > patch:
         raise ConfigError("--occlusion-stride", args.occlusion_stride, "at most the patch side")
     model = load_explained_model(args.model)
-    config = bag_dataset_config(
-        args.bag,
-        model.spec,
-        config_path=args.dataset_config,
-        rate_hz=args.rate,
-        topics=_topics(args.topics),
-    )
-    episodes = episodes_from_bag(args.bag, model.spec, config)
+    if args.sim:
+        from liquid_controller.explain.sim_episode import sim_episode
+
+        source = f"the {args.track} track"
+        episodes = [
+            sim_episode(
+                model.runtime,
+                track=args.track,
+                seconds=args.seconds,
+                seed=args.seed,
+                driver=args.driver,
+                rate_hz=args.rate or 50.0,
+            )
+        ]
+    else:
+        config = bag_dataset_config(
+            args.bag,
+            model.spec,
+            config_path=args.dataset_config,
+            rate_hz=args.rate,
+            topics=_topics(args.topics),
+        )
+        source = str(args.bag)
+        episodes = episodes_from_bag(args.bag, model.spec, config)
     index = args.episode
     if index is None:
         index = max(range(len(episodes)), key=lambda i: len(episodes[i]))
@@ -174,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     tree = result.tree
     print(
         f"episode        {result.episode.name} ({len(result.episode)} ticks) "
-        f"of {len(episodes)} in {args.bag}"
+        f"of {len(episodes)} from {source}"
     )
     print(
         f"tree           depth {tree.depth}: fidelity {tree.fidelity:.3f} on "

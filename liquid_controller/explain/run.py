@@ -46,7 +46,7 @@ class ExplainOptions:
 
     frames: tuple[int, ...] | None = None
     shown_frames: int = 4
-    summary_frames: int = 16
+    summary_frames: int = 8
     methods: tuple[str, ...] = METHODS
     occlusion_patch: int | None = None
     occlusion_stride: int | None = None

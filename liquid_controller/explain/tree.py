@@ -115,7 +115,7 @@ def _discretise(
         labels[:, column] = np.searchsorted(edges, action[:, column], side="right")
         bounds = [-np.inf, *edges.tolist(), np.inf]
         ranges.append(
-            [f"{name} in [{lo:.3g}, {hi:.3g})" for lo, hi in zip(bounds, bounds[1:], strict=False)]
+            [f"{name} in [{lo:.4g}, {hi:.4g})" for lo, hi in zip(bounds, bounds[1:], strict=False)]
         )
     return labels, ranges
 
