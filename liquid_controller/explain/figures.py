@@ -201,11 +201,11 @@ def saliency_figure(
     plt = pyplot()
     columns = 1 + len(maps) + (1 if masks is not None else 0)
     height, width = images[0].shape[:2]
-    scale = 2.6 / max(width / height, 1.0)
+    panel = 2.8  # inches per column
     fig, axes = plt.subplots(
         len(frames),
         columns,
-        figsize=(2.6 * columns * max(width / height, 1.0) / 1.6, scale * len(frames) * 0.9 + 0.5),
+        figsize=(panel * columns, len(frames) * (panel * height / width + 0.35)),
         squeeze=False,
     )
     for row, (tick, image) in enumerate(zip(frames, images, strict=True)):
@@ -221,7 +221,7 @@ def saliency_figure(
             axes[row, column].set_title(method, fontsize=8)
         if masks is not None:
             axes[row, -1].imshow(masks[row], cmap="viridis", vmin=0, vmax=2)
-            axes[row, -1].set_title("segmentation", fontsize=8)
+            axes[row, -1].set_title("labels: other, road, marking", fontsize=8)
     for ax in axes.ravel():
         ax.axis("off")
     fig.tight_layout()
