@@ -11,7 +11,7 @@ from liquid_controller.cli.arguments import bounded_float, bounded_int, output_f
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``sim`` subcommand with ``collect`` and ``evaluate``."""
+    """Add the ``sim`` subcommand with ``collect``, ``evaluate`` and ``compare``."""
     parser = subparsers.add_parser(
         "sim",
         help="MuJoCo lane-keeping world: record expert bags, evaluate policies in closed loop",
@@ -82,7 +82,103 @@ def register(subparsers: Any) -> None:
                           help="also write settings, episodes and summary as JSON")  # fmt: skip
     _common(evaluate)
     evaluate.set_defaults(func=run_evaluate)
+    _register_compare(actions)
     parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _register_compare(actions: Any) -> None:
+    from liquid_controller.sim.compare import CELLS, LIGHTING, CompareBudget
+
+    defaults = CompareBudget()
+    compare = actions.add_parser(
+        "compare",
+        help="train CfC-NCP, LTC-NCP, LSTM and CNN alike; compare them in closed loop",
+        description="Train each cell on the train config's dataset with the same encoder "
+        "and budget (several weight seeds), export each to the torch-free runtime, time its "
+        "step, and drive it in closed loop under increasing camera noise and unseen "
+        "lighting, with and without the safety filter. Writes REPORT (Markdown), its JSON "
+        "twin and figures beside it. Needs the torch and sim extras and the dataset's bags "
+        "(e.g. from `make train-default-policy` or `sim collect`).",
+    )
+    compare.add_argument(
+        "--config",
+        default="config/lane_train.yaml",
+        metavar="YAML",
+        help="training config: data, encoder, optimiser (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--work",
+        type=Path,
+        default=Path("runs/compare"),
+        metavar="DIR",
+        help="training runs and artifacts (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--report",
+        type=output_file,
+        default=None,
+        metavar="MD",
+        help="results file (default: bench/results/closed_loop.md)",
+    )
+    compare.add_argument(
+        "--cell",
+        choices=CELLS,
+        action="append",
+        help="cells to compare, repeatable (default: all four)",
+    )
+    compare.add_argument(
+        "--seeds",
+        type=bounded_int(1, 100),
+        default=defaults.seeds,
+        help="weight seeds per cell (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--epochs",
+        type=bounded_int(1, 10_000),
+        default=defaults.epochs,
+        help="training epochs at most (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--episodes",
+        type=bounded_int(1, 1000),
+        default=defaults.episodes,
+        help="evaluation world seeds per track and condition (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--track",
+        action="append",
+        metavar="NAME",
+        help=f"evaluation track, repeatable (default: {defaults.tracks[0]})",
+    )
+    compare.add_argument(
+        "--laps",
+        type=bounded_float(0.0, 1000.0, low_inclusive=False),
+        default=defaults.laps,
+        help="laps per episode (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--max-seconds",
+        type=bounded_float(0.0, 3600.0, low_inclusive=False),
+        default=defaults.max_seconds,
+        help="simulated time limit per episode (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--camera-noise",
+        type=bounded_float(0.0, 1.0),
+        nargs="+",
+        default=list(defaults.camera_noise),
+        metavar="SIGMA",
+        help="noise levels (default: %(default)s)",
+    )
+    compare.add_argument(
+        "--lighting",
+        choices=list(LIGHTING),
+        nargs="*",
+        default=list(defaults.lighting),
+        help="unseen lightings (default: %(default)s)",
+    )
+    _common(compare)
+    compare.set_defaults(func=run_compare)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -171,3 +267,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Train, evaluate and write the comparison; print the headline."""
+    from liquid_controller.package_files import find_data_file
+    from liquid_controller.sim.compare import CompareBudget, compare
+    from liquid_controller.sim.compare_report import headline, write_report
+
+    budget = CompareBudget(
+        cells=tuple(args.cell) if args.cell else CompareBudget().cells,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        episodes=args.episodes,
+        tracks=tuple(args.track) if args.track else CompareBudget().tracks,
+        laps=args.laps,
+        max_seconds=args.max_seconds,
+        camera_noise=tuple(args.camera_noise),
+        lighting=tuple(args.lighting),
+    )
+    report = args.report or Path("bench/results/closed_loop.md")
+    config = Path(args.config)
+    if not config.exists():  # a package file, like the default
+        config = find_data_file(args.config, key="--config")
+    document = compare(config, args.work, budget, workers=args.workers,
+                       progress=not args.no_progress)  # fmt: skip
+    reduced = _reduction(budget)
+    for path in write_report(document, report, reduced=reduced):
+        print(f"wrote {path}")
+    print(headline(document))
+    return 0
+
+
+def _reduction(budget: Any) -> str | None:
+    """Describe how ``budget`` falls short of the full comparison's, or ``None``."""
+    import dataclasses
+
+    from liquid_controller.sim.compare import CompareBudget
+
+    full = CompareBudget()
+    smaller = [
+        f"{field.name} {getattr(budget, field.name)!r} instead of {getattr(full, field.name)!r}"
+        for field in dataclasses.fields(full)
+        if getattr(budget, field.name) != getattr(full, field.name)
+    ]
+    return "; ".join(smaller) or None

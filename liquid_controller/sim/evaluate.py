@@ -62,6 +62,8 @@ class EvaluateJob:
     camera_dropout_s: tuple[float, float] | None = None
     """``(start, duration)``: the camera's frames are not delivered in that window (the
     policy's image input goes stale and the pipeline must fall back to the safe command)."""
+    world: tuple[tuple[str, float], ...] = ()
+    """World variation fields replacing each episode's draw (``LaneKeepingEnv(world=...)``)."""
 
 
 TickObserver = Callable[[Any, Any, Sequence[Any]], None]
@@ -150,7 +152,8 @@ def evaluate_episode(job: EvaluateJob, observer: TickObserver | None = None) -> 
 
     start = time.perf_counter()
     env = LaneKeepingEnv(job.track, max_seconds=job.max_seconds, laps=job.laps,
-                         control_rate_hz=job.rate_hz, camera_noise=job.camera_noise)  # fmt: skip
+                         control_rate_hz=job.rate_hz, camera_noise=job.camera_noise,
+                         world=dict(job.world))  # fmt: skip
     pipeline = _build_pipeline(job, env)
     spec = pipeline.policy.spec
     vectors = {vector.name for vector in spec.vectors}
@@ -165,8 +168,7 @@ def evaluate_episode(job: EvaluateJob, observer: TickObserver | None = None) -> 
         terminated = False
         while not done:
             samples = _delivered(info["samples"], job.camera_dropout_s)
-            _feed(pipeline, samples, vectors, spec.image is not None,
-                  env.sim.truth().lane.lateral_m)  # fmt: skip
+            _feed(pipeline, samples, vectors, spec.image, env.sim.truth().lane.lateral_m)
             tick = pipeline.tick(env.sim.time_s)
             if observer is not None:
                 observer(tick, env, samples)
@@ -295,16 +297,15 @@ def _check_spec(spec: Any) -> None:
     camera = load_description().camera
     supported = ("imu", "joint_position", "joint_velocity")
     unsupported = [v.name for v in spec.vectors if v.name not in supported]
-    image_ok = spec.image is None or (spec.image.height, spec.image.width, spec.image.channels) == (
-        camera.height, camera.width, 3,
-    )  # fmt: skip
+    image_ok = spec.image is None or spec.image.channels == 3
     if unsupported or not image_ok or spec.action.size != 2:
         raise ConfigError(
             "--model",
             f"a policy with inputs {[v.name for v in spec.vectors]}, image {spec.image}, "
             f"{spec.action.size} actions",
-            f"vector inputs among {supported}, a {camera.height}x{camera.width} RGB image or "
-            "none, and 2 actions (left_wheel, right_wheel)",
+            f"vector inputs among {supported}, an RGB image (the {camera.height}x"
+            f"{camera.width} camera's, cropped and resized to the spec's) or none, and 2 "
+            "actions (left_wheel, right_wheel)",
         )
 
 
@@ -322,15 +323,23 @@ def _delivered(samples: Sequence[Any], dropout_s: tuple[float, float] | None) ->
     ]
 
 
-def _feed(pipeline: Any, samples: Sequence[Any], vectors: set[str], image: bool,
+def _feed(pipeline: Any, samples: Sequence[Any], vectors: set[str], image: Any,
           lateral_m: float) -> None:  # fmt: skip
-    """Submit the step's sensor samples at their stamps (no transport delay in simulation)."""
+    """Submit the step's sensor samples at their stamps (no transport delay in simulation).
+
+    Camera frames are cropped and resized to the spec's ``image`` as the robot's sensor feed
+    does (:func:`~liquid_controller.sensing.image.image_to_rgb`).
+    """
+    from liquid_controller.sensing.image import crop_rgb, resize_rgb
     from liquid_controller.sim.simulation import SensorKind
 
     for sample in samples:
         stamp = sample.stamp_s
-        if sample.kind is SensorKind.CAMERA and image:
-            pipeline.policy.submit("image", sample.value, stamp_s=stamp, now_s=stamp)
+        if sample.kind is SensorKind.CAMERA and image is not None:
+            frame = sample.value if image.crop is None else crop_rgb(sample.value, image.crop)
+            if frame.shape[:2] != (image.height, image.width):
+                frame = resize_rgb(frame, image.height, image.width)
+            pipeline.policy.submit("image", frame, stamp_s=stamp, now_s=stamp)
         elif sample.kind is SensorKind.IMU and "imu" in vectors:
             pipeline.policy.submit("imu", sample.value, stamp_s=stamp, now_s=stamp)
         elif sample.kind is SensorKind.JOINTS:

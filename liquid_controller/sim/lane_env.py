@@ -15,6 +15,8 @@ and the step's ``samples`` (every sensor reading with its stamp, for recording).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -51,6 +53,8 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         lateral_penalty: reward weight of |lateral offset| (1/s).
         camera_noise: pixel noise standard deviation (fraction of full scale) replacing the
             world's draw, or ``None``.
+        world: :class:`WorldVariation` fields replacing each reset's draw (e.g. lighting
+            never seen in training: ``{"light_intensity": 0.15, "ambient": 0.05}``).
         description: the robot (default: the package's URDF).
     """
 
@@ -67,9 +71,15 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         laps: float | None = None,
         lateral_penalty: float = 1.0,
         camera_noise: float | None = None,
+        world: Mapping[str, Any] | None = None,
         description: RobotDescription | None = None,
         render_mode: str | None = None,
     ) -> None:
+        fields = {f.name for f in dataclasses.fields(WorldVariation)}
+        overrides = dict(world or {})
+        for key, value in overrides.items():
+            if key not in fields:
+                raise ConfigError(f"world.{key}", value, f"a field of {sorted(fields)}")
         if not 0 < control_rate_hz <= 500:
             raise ConfigError("control_rate_hz", control_rate_hz, "a rate in (0, 500] Hz")
         if not max_seconds > 0:
@@ -86,6 +96,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.laps = laps
         self.lateral_penalty = lateral_penalty
         self.camera_noise = camera_noise
+        self.world = overrides
         camera = self.description.camera
         limit = np.array([w.effort_limit_nm for w in self.description.wheels])
         self.action_limits = (-limit, limit)
@@ -113,6 +124,7 @@ class LaneKeepingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         variation = (
             draw_variation(self.np_random, self.track) if self.randomise else WorldVariation()
         )
+        variation = dataclasses.replace(variation, **self.world)
         self.close()
         self.sim = LaneSimulation(
             self.track,
