@@ -223,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     for method, summary in result.attention.items():
         labels = summary.get("labels") or {}
         bands = summary["bands"]
-        shares = {k: v["mass"] for k, v in labels.items()} or bands  # type: ignore[union-attr]
+        shares = {k: v["mass"] for k, v in labels.items()} or bands
         where = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v is not None)
         print(f"attention      {method}: {where or 'no saliency on any summary frame'}")
     for note in result.notes:

@@ -14,13 +14,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.runtime.spec import PolicySpec
+
+if TYPE_CHECKING:
+    from liquid_controller.train.dataset_config import DatasetConfig
 
 __all__ = [
     "DEFAULT_TOPICS",
@@ -78,7 +81,7 @@ def bag_dataset_config(
     config_path: str | os.PathLike[str] | None = None,
     rate_hz: float | None = None,
     topics: Mapping[str, str] | None = None,
-) -> Any:
+) -> DatasetConfig:
     """Return the dataset config that reads ``bag`` for a policy with ``spec``.
 
     Args:
@@ -138,7 +141,7 @@ def bag_dataset_config(
     return config
 
 
-def _check_config_fits(config: Any, spec: PolicySpec) -> None:
+def _check_config_fits(config: DatasetConfig, spec: PolicySpec) -> None:
     if spec.image is not None:
         if config.topics.camera is None:
             raise ConfigError("topics.camera", None, "a camera topic (the policy has a camera)")
@@ -165,7 +168,7 @@ def _check_config_fits(config: Any, spec: PolicySpec) -> None:
         )
 
 
-def episodes_from_bag(bag: Path, spec: PolicySpec, config: Any) -> list[ExplainEpisode]:
+def episodes_from_bag(bag: Path, spec: PolicySpec, config: DatasetConfig) -> list[ExplainEpisode]:
     """Decode and align ``bag`` with ``config`` (:func:`bag_dataset_config`); one per stretch.
 
     Raises:

@@ -111,8 +111,8 @@ def _attention_html(result: Explanation) -> str:
             ("frames with none", summary["zero_frames"]),
             ("pixels holding half the mass", _fraction(summary["concentration"])),
         ]
-        rows += [(f"mass in {k}", _fraction(v)) for k, v in summary["bands"].items()]  # type: ignore[union-attr]
-        for label, shares in (summary.get("labels") or {}).items():  # type: ignore[union-attr]
+        rows += [(f"mass in {k}", _fraction(v)) for k, v in summary["bands"].items()]
+        for label, shares in (summary.get("labels") or {}).items():
             rows.append(
                 (
                     f"mass on {label} (area)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,7 +68,7 @@ class Explanation:
     tree: TreeResult
     shown: list[int] = field(default_factory=list)
     saliency: dict[str, dict[int, FloatArray]] = field(default_factory=dict)
-    attention: dict[str, dict[str, object]] = field(default_factory=dict)
+    attention: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property

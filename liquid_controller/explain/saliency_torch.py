@@ -61,7 +61,8 @@ class TorchFrame:
         out = self.model(
             images, self.vector.expand(n, -1), self.state.expand(n, -1), self.dt.expand(n)
         )
-        return out.action
+        action: torch.Tensor = out.action
+        return action
 
     def __call__(self, images: npt.NDArray[np.uint8]) -> FloatArray:
         """Return the ``(N, A)`` actions for ``(N, H, W, C)`` images, without gradients."""
