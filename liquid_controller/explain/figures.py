@@ -92,10 +92,11 @@ def activity_figure(
     vectors: Mapping[str, Sequence[str]],
     action_names: Sequence[str],
 ) -> Any:
-    """Inputs, every neuron's trace (one panel per type) and the command, on one time axis."""
+    """Inputs, sensory features, every neuron's trace (a panel per type) and the command."""
     plt = pyplot()
     types = len({kind for kind in TYPE_ORDER if kind in neuron_types})
-    rows = len(vectors) + types + 1
+    sensory = rollout.sensory.shape[1] > 0
+    rows = len(vectors) + sensory + types + 1
     fig, axes = plt.subplots(rows, 1, figsize=(11, 1.9 * rows + 0.4), sharex=True, squeeze=False)
     t = episode.t_s - episode.t_s[0]
     for row, (name, fields) in enumerate(vectors.items()):
@@ -105,7 +106,12 @@ def activity_figure(
             ax.plot(t, values[:, column], lw=0.9, label=field)
         ax.set_ylabel(f"input\n{name}")
         ax.legend(fontsize=6, ncol=3, loc="upper right")
-    type_panels(axes[len(vectors) : len(vectors) + types, 0], t, rollout.activity, neuron_types)
+    if sensory:
+        ax = axes[len(vectors), 0]
+        ax.plot(t, rollout.sensory, lw=0.7, color=TYPE_COLOURS["sensory"], alpha=0.6)
+        ax.set_ylabel("sensory\n(core inputs)")
+    first = len(vectors) + sensory
+    type_panels(axes[first : first + types, 0], t, rollout.activity, neuron_types)
     ax = axes[-1, 0]
     for column, name in enumerate(action_names):
         ax.plot(t, rollout.action[:, column], lw=1.1, label=f"{name} (policy)")

@@ -19,18 +19,25 @@ class Rollout(NamedTuple):
     Attributes:
         action: ``(T, A)`` nominal command (before any safety filter).
         activity: ``(T, N)`` every neuron's state after the tick, neuron-id order.
+        sensory: ``(T, F)`` the core's inputs at the tick (image features, then the
+            normalised vector inputs), or ``(T, 0)`` when the policy does not expose them.
     """
 
     action: npt.NDArray[np.float64]
     activity: npt.NDArray[np.float64]
+    sensory: npt.NDArray[np.float64]
 
 
 def rollout(policy: Policy, episode: ExplainEpisode) -> Rollout:
-    """Reset ``policy`` and step it through ``episode`` with the episode's time steps."""
+    """Reset ``policy`` and step it through ``episode`` with the episode's time steps.
+
+    ``sensory`` is read from ``policy.features`` (the runtime policy has it).
+    """
     policy.reset()
-    actions, activity = [], []
+    actions, activity, sensory = [], [], []
     for tick in range(len(episode)):
         step = policy.step(episode.observation(tick), float(episode.dt_s[tick]))
         actions.append(np.array(step.action, dtype=np.float64))
         activity.append(np.array(step.activity, dtype=np.float64))
-    return Rollout(np.asarray(actions), np.asarray(activity))
+        sensory.append(np.asarray(getattr(policy, "features", np.zeros(0)), dtype=np.float64))
+    return Rollout(np.asarray(actions), np.asarray(activity), np.asarray(sensory))

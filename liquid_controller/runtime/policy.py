@@ -209,6 +209,15 @@ class RuntimePolicy:
         """The liquid core (state, activity, memory)."""
         return self._core
 
+    @property
+    def features(self) -> Array:
+        """The core's input at the last step: image features, then normalised vectors (a copy).
+
+        These are the wiring's sensory neurons; vectors in spec order.
+        """
+        features: Array = self._features.copy()
+        return features
+
     def neuron_types(self) -> list[str]:
         """Role of each entry of :attr:`PolicyStep.activity` (``"unit"`` for a dense core)."""
         return list(self._neuron_types)

@@ -138,3 +138,18 @@ def test_gradient_saliency_matches_finite_differences():
             slopes.append((frame(bumped)[0] - base) / 1e-4)
         expected = np.abs(np.array(slopes)).max(axis=0).sum()
         assert saliency[y, x] == pytest.approx(expected, rel=1e-4, abs=1e-9)
+
+
+def test_rollout_reports_the_sensory_features_the_core_receives(tmp_path):
+    from liquid_controller.explain.rollout import rollout
+
+    policy = small_policy(seed=7)
+    episode = random_episode(3, seed=7)
+    run = rollout(runtime_of(policy, tmp_path), episode)
+    with torch.no_grad():
+        image = torch.from_numpy(episode.observations["image"])
+        vector = torch.from_numpy(episode.observations["imu"])
+        expected = policy.features(image, vector).numpy()
+    assert run.sensory.shape == (3, policy.feature_size)
+    # (the torch model keeps the spec's mean 9.81 as a float32 buffer: ~2e-7 apart)
+    np.testing.assert_allclose(run.sensory, expected, rtol=1e-6, atol=1e-6)
