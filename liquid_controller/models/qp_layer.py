@@ -114,6 +114,26 @@ def _unconstrained_optimal(
     return optimal
 
 
+def _opposite_rows(G: np.ndarray) -> np.ndarray:
+    """Return ``(B, m)``: for each row of ``G`` (``(B, m, n)``), the row that is its exact negative.
+
+    ``-1`` where there is none, and where the pairing is not one to one (a row repeated
+    beside its negative); zero rows never pair. Candidates are found by angle, one batched
+    product, then confirmed exactly.
+    """
+    batch, m, _ = G.shape
+    norm = np.sqrt(np.einsum("bmn,bmn->bm", G, G))
+    cosine_bound = -(1.0 - 1e-6) * norm[:, :, None] * norm[:, None, :]
+    b, i, j = np.nonzero(G @ G.transpose(0, 2, 1) < cosine_bound)
+    exact = np.all(G[b, i] == -G[b, j], axis=-1)
+    b, i, j = b[exact], i[exact], j[exact]
+    negatives = np.bincount(b * m + i, minlength=batch * m).reshape(batch, m)
+    one_to_one = (negatives[b, i] == 1) & (negatives[b, j] == 1)
+    partner = np.full((batch, m), -1)
+    partner[b[one_to_one], i[one_to_one]] = j[one_to_one]
+    return partner
+
+
 def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Return the boolean ``(B, m)`` optimal working sets (daqp where the rows bind).
 
@@ -122,6 +142,13 @@ def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> 
     daqp's absolute tolerances then mean the same thing on every row (unscaled, it reports
     ``1e-6 u >= 1e-6`` beside ``u >= 1`` as infeasible, and ignores ``1e-6 u <= 1e-6``
     violations below its tolerance).
+
+    A pair of opposite rows ``g u <= a``, ``-g u <= -c`` goes to daqp as one two-sided row
+    ``c <= g u <= a`` (the second row left void), as the runtime filter poses its bounds:
+    given the two linearly dependent rows of a narrow or zero-width band (a box cut by a
+    rate window with ``dt = 0``), daqp can call a feasible problem infeasible. The sign of
+    the row's multiplier says which side binds. Crossed bounds (``c > a`` beyond daqp's
+    tolerance), which daqp does not notice, are reported infeasible here.
     """
     batch, m = h.shape
     active = np.zeros((batch, m), dtype=bool)
@@ -130,18 +157,31 @@ def _active_sets(Q: np.ndarray, q: np.ndarray, G: np.ndarray, h: np.ndarray) -> 
     _, exponent = np.frexp(np.linalg.norm(G, axis=-1))
     scale = np.ldexp(1.0, -exponent)
     G_scaled, h_scaled = G * scale[..., None], h * scale
-    lower = np.full(m, -np.inf)
+    todo = np.flatnonzero(~_unconstrained_optimal(Q, q, G, h))
+    partner = _opposite_rows(G_scaled[todo])
+    first = partner > np.arange(m)  # the row that carries its pair
+    upper = np.where((partner >= 0) & ~first, np.inf, h_scaled[todo])
+    opposite_bound = -np.take_along_axis(h_scaled[todo], np.maximum(partner, 0), axis=-1)
+    lower = np.where(first, opposite_bound, -np.inf)
+    crossed = np.any(lower > upper + PRIMAL_TOL, axis=-1)
+    lower = np.minimum(lower, upper)
     failed: list[int] = []
     reasons: list[str] = []
-    for b in np.flatnonzero(~_unconstrained_optimal(Q, q, G, h)).tolist():
+    for k, b in enumerate(todo.tolist()):
+        if crossed[k]:
+            failed.append(b)
+            reasons.append("infeasible")
+            continue
         _, _, exitflag, info = daqp.solve(
-            Q[b], q[b], G_scaled[b], h_scaled[b], lower, primal_tol=PRIMAL_TOL
+            Q[b], q[b], G_scaled[b], upper[k], lower[k], primal_tol=PRIMAL_TOL
         )
         if exitflag < 1:
             failed.append(b)
             reasons.append(_DAQP_EXITFLAGS.get(exitflag, f"daqp exit flag {exitflag}"))
             continue
-        active[b] = info["lam"] > 0.0
+        lam = info["lam"]
+        active[b] = lam > 0.0
+        active[b, partner[k, first[k] & (lam < 0.0)]] = True
     if failed:
         raise QPSolveError(failed, reasons)
     return active

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from cvxpylayers.torch import CvxpyLayer
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from liquid_controller.errors import ConfigError, ObservationError
@@ -229,6 +229,8 @@ def test_forward_matches_the_runtime_safety_filter(plugin: bool, plugin_config: 
     gain_scale=st.floats(1e-2, 1e2),
     dt_s=st.floats(0.0, 0.1),
 )
+# dt = 0 closes the rate window (u = u_prev); daqp once called sample 4 infeasible here.
+@example(seed=77724622, nominal_scale=2.0, gain_scale=2.0, dt_s=0.0)
 def test_output_satisfies_the_hard_rows_and_relaxes_only_through_slack(
     seed: int, nominal_scale: float, gain_scale: float, dt_s: float
 ) -> None:
@@ -250,6 +252,39 @@ def test_output_satisfies_the_hard_rows_and_relaxes_only_through_slack(
     G, b = layer.barrier_rows(8, u, state_of(data), gain_scale * data["gains"])
     margin = (G @ u.unsqueeze(-1)).squeeze(-1) + out.slack - b  # every barrier row is soft here
     assert bool((margin >= -tol * (1.0 + b.abs())).all()), "barrier broken beyond its slack"
+
+
+def test_zero_dt_holds_the_previous_command_like_the_runtime_filter() -> None:
+    # dt = 0 (the runtime filter's repeated timestamp) closes the rate window on u_prev:
+    # every u_prev here meets the hard rows, so the command is held exactly, the barriers
+    # relax through slack, and u moves only with u_prev. Sample 4 is the one daqp was
+    # given as two opposite rows per actuator and called infeasible.
+    layer = BarrierNetLayer(WHEELS)
+    data = batch(seed=77724622, size=8)
+    nominal, gains = 2.0 * data["u_nominal"], 2.0 * data["gains"]
+    out = layer(nominal, state_of(data), gains, u_prev=data["u_prev"], dt_s=0.0)
+    torch.testing.assert_close(out.u, data["u_prev"], atol=1e-12, rtol=0)
+    safety_filter = SafetyFilter(WHEELS)
+    for i in range(8):
+        safety_filter.reset(u_prev=data["u_prev"][i].numpy(), t=1.0)
+        result = safety_filter.filter(
+            nominal[i].numpy(), numpy_sample(data, i), gains=gains[i].numpy(), t=1.0
+        )
+        assert not result.status.fallback, (i, result.status, result.reason)
+        np.testing.assert_allclose(out.u[i].numpy(), result.u, rtol=0, atol=1e-6)
+
+    names = ("u_prev", "joint_position", "joint_velocity")
+    leaves = tuple(data[k][3:5].clone().requires_grad_() for k in names)
+
+    def held(u_prev, q, v):  # noqa: ANN001, ANN202
+        state = {"joint_position": q, "joint_velocity": v}
+        out = layer(nominal[3:5], state, gains[3:5], u_prev=u_prev, dt_s=0.0)
+        return out.u, out.slack
+
+    assert torch.autograd.gradcheck(held, leaves)
+    u_prev = leaves[0]
+    held(u_prev, *leaves[1:])[0].sum().backward()
+    torch.testing.assert_close(u_prev.grad, torch.ones_like(u_prev), atol=1e-12, rtol=0)
 
 
 def test_feasible_nominal_passes_through() -> None:

@@ -73,17 +73,65 @@ def test_single_row_matches_closed_form_projection() -> None:
 )
 def test_solution_satisfies_kkt_conditions(seed: int, n: int, m: int, q_scale: float) -> None:
     Q, q, G, h = random_qp(seed, batch=4, n=n, m=m)
-    sol = solve_qp(Q, q_scale * q, G, h)
+    assert_kkt(Q, q_scale * q, G, h, solve_qp(Q, q_scale * q, G, h), scale=1.0 + q_scale)
+
+
+def assert_kkt(
+    Q: torch.Tensor,
+    q: torch.Tensor,
+    G: torch.Tensor,
+    h: torch.Tensor,
+    sol: qp_layer.QPSolution,
+    scale: float,
+) -> None:
     u, lam = sol.u, sol.multipliers
     slack = h - (G @ u.unsqueeze(-1)).squeeze(-1)
-    scale = 1.0 + q_scale
     assert bool((slack >= -1e-9 * scale).all()), "primal infeasible"
     assert bool((lam >= 0.0).all()), "negative multiplier"
     assert bool(((lam * slack).abs() <= 1e-9 * scale**2).all()), "not complementary"
-    stationarity = Q @ u.unsqueeze(-1) + (q_scale * q).unsqueeze(-1)
+    stationarity = Q @ u.unsqueeze(-1) + q.unsqueeze(-1)
     stationarity = stationarity + G.transpose(-1, -2) @ lam.unsqueeze(-1)
     assert float(stationarity.abs().max()) <= 1e-9 * scale
     assert torch.equal(sol.active, lam > 0.0)
+
+
+@settings(max_examples=50 * SCALE)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 6),
+    m=st.integers(0, 12),
+    widths=st.lists(st.sampled_from([0.0, 1e-12, 1e-6, 0.1]), min_size=1, max_size=4),
+    unit_rows=st.booleans(),
+    repeat=st.booleans(),
+    q_scale=st.floats(1e-3, 1e3),
+)
+def test_bands_of_opposite_rows_satisfy_kkt_conditions(
+    seed: int,
+    n: int,
+    m: int,
+    widths: list[float],
+    unit_rows: bool,
+    repeat: bool,
+    q_scale: float,
+) -> None:
+    # Bands g u <= a, -g u <= -c around u = 0 (zero width: an equality) along orthogonal
+    # directions (well conditioned), in any row order, one of them repeated (then not
+    # paired) or not, beside random rows.
+    Q, q, G, h = random_qp(seed, batch=4, n=n, m=m)
+    gen = torch.Generator().manual_seed(seed + 1)
+    k = min(len(widths), n)
+    directions = torch.eye(n, dtype=torch.float64).expand(4, n, n)
+    if not unit_rows:
+        directions = torch.linalg.qr(torch.randn(4, n, n, generator=gen, dtype=torch.float64))[0]
+    size = 10.0 ** (4.0 * torch.rand(4, k, 1, generator=gen, dtype=torch.float64) - 2.0)
+    g = size * directions[:, :k]
+    width = torch.tensor(widths[:k], dtype=torch.float64)
+    upper = width * torch.rand(4, k, generator=gen, dtype=torch.float64)
+    rows = [G, g, -g] + ([g[:, :1]] if repeat else [])
+    bounds = [h, upper, width - upper] + ([upper[:, :1]] if repeat else [])
+    order = torch.randperm(m + 2 * k + repeat, generator=gen)
+    G, h = torch.cat(rows, 1)[:, order], torch.cat(bounds, 1)[:, order]
+    assert_kkt(Q, q_scale * q, G, h, solve_qp(Q, q_scale * q, G, h), scale=1.0 + q_scale)
 
 
 @pytest.mark.parametrize(
@@ -105,6 +153,26 @@ def test_tiny_rows_are_enforced_and_not_misread_as_infeasible(
     torch.testing.assert_close(
         u, torch.tensor([[expected]], dtype=torch.float64), atol=1e-12, rtol=0
     )
+
+
+def test_zero_width_band_of_opposite_rows_is_not_misread_as_infeasible() -> None:
+    # u0 <= 0.4 and -u0 <= -0.4 (a box cut by a rate window with dt = 0) beside slack rows
+    # s >= G u - b weighted 1e4: the BarrierNet QP, shrunk. Given the two rows as they are,
+    # daqp reports this feasible problem infeasible; as one row 0.4 <= u0 <= 0.4 it solves.
+    Q = torch.diag(torch.tensor([1.0, 4.0, 1e4, 1e4], dtype=torch.float64)).unsqueeze(0)
+    q = torch.tensor([[5.0, 11.0, 0.0, 0.0]], dtype=torch.float64)
+    G = torch.tensor(
+        [[[1.0, 0, 0, 0], [-1, 0, 0, 0], [0, -1, 0, 0], [-10, -10, 0, 0], [20, 0, -1, 0],
+          [0, 10, 0, -1]]],
+        dtype=torch.float64,
+    )  # fmt: skip
+    h = torch.tensor([[0.4, -0.4, -0.08, 12.0, -3.8, -20.3]], dtype=torch.float64)
+    sol = solve_qp(Q, q, G, h)
+    # u0 held; u1 at its bound (the cost rises above it); each slack at its row.
+    expected = torch.tensor([[0.4, 0.08, 11.8, 21.1]], dtype=torch.float64)
+    torch.testing.assert_close(sol.u, expected, atol=1e-12, rtol=0)
+    # One side of the band carries the multiplier (q0 > 0 pushes u0 down onto u0 >= 0.4).
+    assert sol.active[0].tolist() == [False, True, True, False, True, True]
 
 
 def test_a_wrong_working_set_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
