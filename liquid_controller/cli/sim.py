@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     collect.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0,
                          help="seed of the first episode; episode i uses seed + i")  # fmt: skip
+    collect.add_argument(
+        "--driver", default=None, metavar="MODEL",
+        help="a policy file that drives instead, behind the safety filter, while the expert "
+        "labels the states it visits on /expert/commands (DAgger)",
+    )  # fmt: skip
     _common(collect)
     collect.set_defaults(func=run_collect)
 
@@ -204,6 +209,7 @@ def run_collect(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         progress=not args.no_progress,
+        driver=args.driver,
     )
     for s in summaries:
         print(

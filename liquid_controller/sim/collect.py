@@ -1,5 +1,9 @@
 """``sim collect``: the perturbed expert drives randomised worlds; each episode becomes a bag.
 
+With ``driver`` (a policy file) the policy drives instead, behind the safety filter as in
+``sim evaluate``, and the expert only labels the states it visits (DAgger: the data then
+covers where the policy goes, not only where the expert goes).
+
 Episodes run in parallel worker processes (:mod:`.workers`). Episode ``i`` drives track
 ``tracks[i % len(tracks)]`` in the world drawn from seed ``seed + i``; by default the tracks
 are those not held out. Each bag folder is ``<out>/<track>_seed<NNNN>`` (unique names, as
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.sim.workers import default_workers, run_parallel
@@ -28,6 +32,8 @@ class CollectJob:
     seconds: float
     bag: str
     """The bag folder to create."""
+    driver: str | None = None
+    """A policy file that drives (the expert labels); ``None``: the perturbed expert drives."""
 
 
 class EpisodeSummary(NamedTuple):
@@ -60,11 +66,14 @@ def collect(
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
+    driver: str | None = None,
 ) -> list[EpisodeSummary]:
-    """Record ``episodes`` expert episodes of ``seconds`` each into ``out_dir``.
+    """Record ``episodes`` episodes of ``seconds`` each into ``out_dir``.
 
     Raises:
-        ConfigError: a bad count, duration or track, or a bag folder that exists already.
+        ConfigError: a bad count, duration, track or driver, or a bag folder that exists
+            already.
+        CheckpointError: the driver's file cannot be loaded.
     """
     if episodes < 1:
         raise ConfigError("--episodes", episodes, "at least 1")
@@ -75,6 +84,10 @@ def collect(
 
     for name in names:
         load_track(name)  # a bad name fails here, not in a worker
+    if driver is not None:
+        from liquid_controller.sim.evaluate import EvaluateJob, build_pipeline
+
+        build_pipeline(EvaluateJob(driver, names[0], seed))  # a bad policy fails here too
     out = Path(out_dir)
     jobs = [
         CollectJob(
@@ -82,6 +95,7 @@ def collect(
             seed + i,
             seconds,
             str(out / f"{Path(names[i % len(names)]).stem}_seed{seed + i:04d}"),
+            driver,
         )
         for i in range(episodes)
     ]
@@ -101,7 +115,9 @@ def collect(
 
 
 def collect_episode(job: CollectJob) -> EpisodeSummary:
-    """Drive one episode with the perturbed expert and write its bag."""
+    """Drive one episode with the perturbed expert (or the driver) and write its bag."""
+    if job.driver is not None:
+        return _driven_episode(job)
     import numpy as np
 
     from liquid_controller.sim.expert import Expert, Perturbations
@@ -142,3 +158,32 @@ def collect_episode(job: CollectJob) -> EpisodeSummary:
         )
     finally:
         env.close()
+
+
+def _driven_episode(job: CollectJob) -> EpisodeSummary:
+    """Let ``job.driver`` drive through the filter; record it with the expert's labels."""
+    from liquid_controller.sim.evaluate import EvaluateJob, evaluate_episode
+    from liquid_controller.sim.expert import Expert
+    from liquid_controller.sim.recording import LABEL_TOPIC, BagRecorder
+
+    recording: dict[str, Any] = {}
+
+    def record(tick: Any, env: Any, samples: Any) -> None:
+        if not recording:  # the first tick: the world exists now
+            recording.update(recorder=BagRecorder(env.description),
+                             expert=Expert(env.description, env.track))  # fmt: skip
+        recorder, expert = recording["recorder"], recording["expert"]
+        recorder.add_samples(samples)
+        recorder.add_command(env.sim.time_s, tick.safety.command)
+        _, intended = expert.act(env.sim.truth(), env.sim.joint_state()[1], env.period_s)
+        recorder.add_command(env.sim.time_s, intended, LABEL_TOPIC)
+
+    start = time.perf_counter()
+    metrics = evaluate_episode(
+        EvaluateJob(job.driver or "", job.track, job.seed, laps=1000.0, max_seconds=job.seconds),
+        observer=record,
+    )
+    recording["recorder"].write(job.bag)
+    return EpisodeSummary(job.bag, job.track, job.seed, metrics.survival_s,
+                          recording["recorder"].frames, time.perf_counter() - start,
+                          metrics.laps, metrics.departures, metrics.max_abs_lateral_m)  # fmt: skip

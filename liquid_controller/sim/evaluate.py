@@ -32,6 +32,7 @@ __all__ = [
     "EpisodeMetrics",
     "EvaluateJob",
     "TickObserver",
+    "build_pipeline",
     "evaluate",
     "evaluate_episode",
     "format_table",
@@ -132,7 +133,7 @@ def evaluate(
         for track in tracks
         for seed in seeds
     ]
-    _build_pipeline(jobs[0])  # a bad model, track or config fails here, not in a worker
+    build_pipeline(jobs[0])  # a bad model, track or config fails here, not in a worker
     from liquid_controller.sim.track import load_track
 
     for track in tracks:
@@ -154,7 +155,7 @@ def evaluate_episode(job: EvaluateJob, observer: TickObserver | None = None) -> 
     env = LaneKeepingEnv(job.track, max_seconds=job.max_seconds, laps=job.laps,
                          control_rate_hz=job.rate_hz, camera_noise=job.camera_noise,
                          world=dict(job.world))  # fmt: skip
-    pipeline = _build_pipeline(job, env)
+    pipeline = build_pipeline(job, env)
     spec = pipeline.policy.spec
     vectors = {vector.name for vector in spec.vectors}
     try:
@@ -275,7 +276,7 @@ def job_settings(job: EvaluateJob) -> dict[str, Any]:
     return settings
 
 
-def _build_pipeline(job: EvaluateJob, env: Any = None) -> Any:
+def build_pipeline(job: EvaluateJob, env: Any = None) -> Any:
     """Return the control pipeline for ``job`` (its policy reads ``env`` if it is the expert)."""
     from liquid_controller.control import load_policy
     from liquid_controller.package_files import find_data_file

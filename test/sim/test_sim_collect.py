@@ -121,3 +121,34 @@ def test_the_dataset_builder_reads_the_bags_with_the_package_config(bags, tmp_pa
     assert len(episodes) == 2
     # 20 Hz policy ticks over 2 s, camera, IMU and the executed command aligned on each.
     assert all(len(e) >= 35 for e in episodes)
+
+
+def test_a_policy_drives_and_the_expert_labels_its_states(tmp_path, capsys):
+    model = Path(__file__).resolve().parents[2] / "resource" / "default_policy.npz"
+    code = main(["sim", "collect", "--episodes", "1", "--out", str(tmp_path / "b"),
+                 "--seconds", "1.0", "--driver", str(model), "--workers", "1",
+                 "--no-progress"])  # fmt: skip
+    assert code == 0
+    # the frames before each tick: the one at 1.0 s has no tick after it
+    assert "corners seed 0, 1.0 s, 30 frames" in capsys.readouterr().out
+    commands = {"/effort_controller/commands": [], "/expert/commands": []}
+    with AnyReader([tmp_path / "b" / "corners_seed0000"]) as reader:
+        assert {c.topic: c.msgtype for c in reader.connections} == TYPES
+        wanted = [c for c in reader.connections if c.topic in commands]
+        for connection, log_ns, raw in reader.messages(connections=wanted):
+            data = reader.deserialize(raw, connection.msgtype).data
+            commands[connection.topic].append((log_ns, tuple(data)))
+    executed, labels = commands.values()
+    assert len(executed) == len(labels) == 50  # every tick at 50 Hz, both at the tick's time
+    assert [t for t, _ in executed] == [t for t, _ in labels]
+    assert all(abs(u) <= 2.0 for _, command in executed + labels for u in command)
+    assert executed != labels  # the policy's commands, not the expert's
+
+
+def test_a_driver_that_does_not_load_is_refused_before_recording(tmp_path):
+    from liquid_controller.errors import LiquidControllerError
+
+    with pytest.raises(LiquidControllerError, match="nowhere.npz"):
+        collect(tmp_path / "b", 1, seconds=1.0, driver=str(tmp_path / "nowhere.npz"),
+                workers=1, progress=False)  # fmt: skip
+    assert not (tmp_path / "b").exists()
