@@ -107,3 +107,13 @@ def test_bad_budgets_are_refused_naming_the_option(changes, named):
 
     with pytest.raises(ConfigError, match=named):
         dataclasses.replace(BUDGET, **changes)
+
+
+def test_cli_refuses_an_unknown_track_before_training(tmp_path, capsys):
+    from liquid_controller.cli import main
+
+    argv = ["sim", "compare", "--track", "moon", "--work", str(tmp_path / "work"),
+            "--report", str(tmp_path / "closed_loop.md")]  # fmt: skip
+    assert main(argv) == 1
+    assert "'moon'" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
