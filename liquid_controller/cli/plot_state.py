@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
             "`ros2 bag record /controller_node/policy_state`, or use a `liquid-controller "
             "replay` output bag) and plot every neuron's activity by type, the raster, dt and "
             "inference time, with the hidden-state resets marked. For live plots use "
-            "PlotJuggler or Foxglove (see the README, 'Explaining a policy')."
+            "PlotJuggler, Foxglove or `ros2 run liquid_controller policy_state_plot` (see the "
+            "README, 'Watching the neurons live')."
         ),
     )
     parser.add_argument("bag", type=Path, metavar="BAG", help="rosbag2 folder")

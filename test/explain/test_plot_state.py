@@ -62,3 +62,27 @@ def test_an_absent_topic_is_refused_listing_the_bags_topics(tmp_path):
     bag = write_bag(tmp_path / "bag", state_messages(store, 2))
     with pytest.raises(ConfigError, match="topics of the bag"):
         read_policy_states(bag, "/imu/data")
+
+
+def test_state_window_keeps_the_newest_seconds_and_restarts_on_another_model():
+    from types import SimpleNamespace
+
+    from liquid_controller.explain.policy_state import StateWindow
+
+    def msg(t: float, width: int = 5):
+        stamp = SimpleNamespace(sec=int(t), nanosec=round((t % 1) * 1e9))
+        return SimpleNamespace(header=SimpleNamespace(stamp=stamp), activity=[t] * width,
+                               neuron_types=TYPES[:width], dt_s=0.1, inference_time_s=0.01,
+                               state_reset=False)  # fmt: skip
+
+    window = StateWindow(TOPIC, window_s=1.0)
+    assert window.states() is None
+    for k in range(30):
+        window.add(msg(100 + 0.1 * k))
+    states = window.states()
+    assert states.t_s.size == 11 and states.activity[0, 0] == pytest.approx(101.9)
+    np.testing.assert_allclose(states.t_s, 0.1 * np.arange(11), atol=1e-6)
+    window.add(msg(103.0, width=4))
+    assert window.states().activity.shape == (1, 4) and window.received == 31
+    with pytest.raises(ConfigError, match="window_s"):
+        StateWindow(TOPIC, 0.0)

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTABLES = ("policy_node", "safety_filter_node", "controller_node", "sim_node")
+EXECUTABLES = (
+    "policy_node",
+    "safety_filter_node",
+    "controller_node",
+    "sim_node",
+    "policy_state_plot",
+)
 SHARE_FILES = (
     "package.xml",
     "launch/robot.launch.py",
