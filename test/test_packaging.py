@@ -71,5 +71,5 @@ def test_non_editable_install_from_sdist_finds_its_share_folder(tmp_path):
         "from liquid_controller.cli import main; raise SystemExit(main(['demo', '--seconds', '1']))"
     )
     printed = run(python, "-I", "-c", demo, cwd=tmp_path)
-    assert f"safety config  {share / 'config' / 'safety.yaml'}" in printed
-    assert "all finite and within limits" in printed
+    assert f"safety config  {share / 'config' / 'sim_safety.yaml'}" in printed
+    assert "commands       0 limit violations" in printed
