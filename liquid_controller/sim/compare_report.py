@@ -90,7 +90,7 @@ def _markdown(document: dict[str, Any], figures: Path, reduced: str | None) -> s
     lines += [
         "Made by `liquid-controller sim compare` (liquid_controller/sim/compare.py) from "
         f"`{document['config']}`: every cell trained on the same dataset with the same encoder "
-        f"and budget ({budget['epochs']} epochs at most, {budget['seeds']} weight seed(s)), "
+        f"and budget (at most {budget['epochs']} epoch(s), {budget['seeds']} weight seed(s)), "
         "exported to the torch-free runtime, then driven on "
         f"{', '.join(budget['tracks'])} ({budget['episodes']} world seed(s), "
         f"{budget['laps']:g} lap(s) or {budget['max_seconds']:g} s) per condition, with and "
