@@ -21,7 +21,13 @@ from liquid_controller.sim.gl import mujoco
 from liquid_controller.sim.robot_model import FOOTPRINT_LINK, robot_spec
 from liquid_controller.sim.track import Track
 
-__all__ = ["PHYSICS_TIMESTEP_S", "WorldVariation", "build_world", "draw_variation"]
+__all__ = [
+    "PHYSICS_TIMESTEP_S",
+    "WorldVariation",
+    "build_world",
+    "draw_variation",
+    "sun_direction",
+]
 
 PHYSICS_TIMESTEP_S = 0.002
 TEXTURE_M_PER_PIXEL = 0.01
@@ -104,16 +110,10 @@ def build_world(
         material="floor",
         friction=[variation.floor_friction, 0.005, 0.0001],
     )
-    cos_e = math.cos(variation.light_elevation_rad)
-    direction = [
-        -cos_e * math.cos(variation.light_azimuth_rad),
-        -cos_e * math.sin(variation.light_azimuth_rad),
-        -math.sin(variation.light_elevation_rad),
-    ]
     spec.worldbody.add_light(
         name="sun",
         type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
-        dir=direction,
+        dir=list(sun_direction(variation)),
         pos=[centre[0], centre[1], 5.0],
         diffuse=[variation.light_intensity] * 3,
         specular=[0.1, 0.1, 0.1],
@@ -125,6 +125,16 @@ def build_world(
     base.pos = [x, y, 0.0]
     base.quat = [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
     return spec.compile()
+
+
+def sun_direction(variation: WorldVariation) -> tuple[float, float, float]:
+    """Unit vector the directional light shines along (world frame), shared with Gazebo."""
+    cos_e = math.cos(variation.light_elevation_rad)
+    return (
+        -cos_e * math.cos(variation.light_azimuth_rad),
+        -cos_e * math.sin(variation.light_azimuth_rad),
+        -math.sin(variation.light_elevation_rad),
+    )
 
 
 def _floor_texture(
