@@ -22,9 +22,10 @@ import numpy as np
 from liquid_controller.sim.track import Track
 from liquid_controller.sim.world import (
     DASH_M,
-    FLOOR_MARGIN_M,
     PHYSICS_TIMESTEP_S,
+    TEXTURE_M_PER_PIXEL,
     WorldVariation,
+    floor_pixels,
     sun_direction,
 )
 
@@ -105,9 +106,9 @@ def world_sdf(track: Track, variation: WorldVariation | None = None) -> str:
 
 
 def _floor(track: Track, look: WorldVariation) -> ET.Element:
-    low = track.points.min(axis=0) - FLOOR_MARGIN_M
-    high = track.points.max(axis=0) + FLOOR_MARGIN_M
-    centre, size = (low + high) / 2, high - low
+    low, texels = floor_pixels(track)
+    size = np.array(texels) * TEXTURE_M_PER_PIXEL
+    centre = low + size / 2
     model = ET.Element("model", name="floor")
     _text(model, "static", "true")
     _text(model, "pose", f"{centre[0]:.6g} {centre[1]:.6g} 0 0 0 0")

@@ -26,6 +26,7 @@ __all__ = [
     "WorldVariation",
     "build_world",
     "draw_variation",
+    "floor_pixels",
     "sun_direction",
 ]
 
@@ -137,13 +138,23 @@ def sun_direction(variation: WorldVariation) -> tuple[float, float, float]:
     )
 
 
+def floor_pixels(track: Track) -> tuple[npt.NDArray[np.float64], tuple[int, int]]:
+    """Return the floor's lower corner (m) and its size in texels (width, height).
+
+    The floor reaches :data:`FLOOR_MARGIN_M` past the track, rounded up to whole texels; the
+    Gazebo world uses the same extent.
+    """
+    low = track.points.min(axis=0) - FLOOR_MARGIN_M
+    high = track.points.max(axis=0) + FLOOR_MARGIN_M
+    width, height = (int(math.ceil(v)) for v in (high - low) / TEXTURE_M_PER_PIXEL)
+    return low, (width, height)
+
+
 def _floor_texture(
     track: Track, variation: WorldVariation
 ) -> tuple[tuple[float, float], tuple[float, float], npt.NDArray[np.uint8]]:
     """Return the floor's centre, half size (m) and RGB texture with the track painted on."""
-    low = track.points.min(axis=0) - FLOOR_MARGIN_M
-    high = track.points.max(axis=0) + FLOOR_MARGIN_M
-    width, height = (int(math.ceil(v)) for v in (high - low) / TEXTURE_M_PER_PIXEL)
+    low, (width, height) = floor_pixels(track)
     size_m = np.array([width, height]) * TEXTURE_M_PER_PIXEL
     rng = np.random.default_rng(variation.texture_seed)
     floor = np.asarray(variation.floor_rgb) * 255.0
