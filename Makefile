@@ -13,7 +13,7 @@ ROS_VENV := .venv-ros
 ROS_WS := build/ros_ws
 ROS_ENV := LIQUID_CONTROLLER_ROOT=$(CURDIR) . scripts/ros_env.sh
 
-.PHONY: sim-system-deps venv demo test test-unit bench bench-qpth-venv bench-ros lint clean ros-venv ros-build test-ros
+.PHONY: sim-system-deps venv demo train-default-policy test test-unit bench bench-qpth-venv bench-ros lint clean ros-venv ros-build test-ros
 
 venv: $(VENV)/.installed
 
@@ -59,6 +59,10 @@ test-ros: ros-build
 
 demo: venv sim-system-deps
 	$(VENV)/bin/liquid-controller demo
+
+# Reproduce resource/default_policy.* (collect, train, export, evaluate; see the script).
+train-default-policy: venv sim-system-deps
+	$(PY) scripts/train_default_policy.py
 
 test-unit: venv sim-system-deps
 	$(PY) -m pytest -n 2 test --ignore=test/ros
