@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--seconds",
         type=bounded_float(0.0, MAX_SECONDS, low_inclusive=False),
-        default=60.0,
-        help=f"simulated time, at most {MAX_SECONDS:g} s (default 60)",
+        default=50.0,
+        help=f"simulated time, at most {MAX_SECONDS:g} s (default 50: two laps of the oval)",
     )
     parser.add_argument(
         "--rate-hz",

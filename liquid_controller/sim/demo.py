@@ -142,7 +142,7 @@ def run_demo(
     *,
     safety_config: str | None = None,
     track: str = "oval",
-    seconds: float = 60.0,
+    seconds: float = 50.0,
     seed: int = 0,
     camera_noise: float | None = None,
     dropout_s: tuple[float, float] | None = None,
