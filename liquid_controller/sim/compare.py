@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
+# No numpy at import: the CLI imports this module to build its parser, and control entry
+# points (demo) must set the BLAS thread count before numpy loads.
 from liquid_controller.errors import ConfigError
 
 __all__ = ["CELLS", "LIGHTING", "CompareBudget", "Condition", "TrainedModel", "compare"]
@@ -203,6 +203,8 @@ def inference_us(artifacts: Sequence[str], *, workers: int | None = None) -> lis
 
 
 def _median_step_us(artifact: str) -> float:
+    import numpy as np
+
     from liquid_controller.runtime.policy import RuntimePolicy
 
     policy = RuntimePolicy.load(artifact)

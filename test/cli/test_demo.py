@@ -129,3 +129,16 @@ def test_demo_reports_a_full_disk_as_an_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--json /dev/full: cannot write the report" in err
     assert "No space left" in err
+
+
+def test_building_the_command_line_loads_no_numpy(tmp_path):
+    # demo sets one BLAS thread before numpy loads (liquid_controller.threads); a
+    # subcommand's module importing numpy at registration made the policy step ~10x slower.
+    import subprocess
+    import sys
+
+    code = "import sys; from liquid_controller.cli import build_parser; build_parser(); " \
+        "print('numpy' in sys.modules)"  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout  # fmt: skip
+    assert out.strip() == "False"
