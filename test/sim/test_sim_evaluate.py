@@ -1,5 +1,5 @@
 """sim evaluate: closed-loop metrics through the control pipeline, for the expert and the
-untrained default policy."""
+shipped default policy (its lap-keeping claim: test_shipped_policy.py)."""
 
 import json
 from pathlib import Path
@@ -25,7 +25,7 @@ def test_expert_keeps_the_lane_through_the_filter_within_limits():
     assert m.filter_us_p50 > 0 and m.policy_us_p50 > 0
 
 
-def test_untrained_default_policy_is_measured_and_bounded(tmp_path, capsys):
+def test_default_policy_is_measured_and_bounded(tmp_path, capsys):
     json_path = tmp_path / "eval.json"
     code = main(["sim", "evaluate", "--model", str(DEFAULT_MODEL), "--track", "oval",
                  "--seeds", "0", "--max-seconds", "2", "--workers", "1", "--no-progress",
