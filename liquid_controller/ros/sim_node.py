@@ -33,12 +33,14 @@ import rclpy
 from builtin_interfaces.msg import Time
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image, Imu, JointState
 from std_msgs.msg import Float64MultiArray, Header
 
 from liquid_controller.errors import ConfigError
 from liquid_controller.ros.messages import float64_sequence
+from liquid_controller.ros.process import SIGNAL_CHECK_S, StopRequest, make_executor
 from liquid_controller.ros.qos import command_qos
 
 __all__ = ["SimNode", "main"]
@@ -223,14 +225,24 @@ def _check_parameters(params: dict[str, Any]) -> None:
 
 
 def main(args: list[str] | None = None) -> int:
-    """Run the node until SIGINT or external shutdown; return the exit status."""
-    rclpy.init(args=args)
+    """Run the node until SIGINT/SIGTERM or external shutdown; return the exit status.
+
+    Signals only record a stop request that the spin loop polls (as for the package's other
+    nodes): a ``KeyboardInterrupt`` raised inside MuJoCo's or rclpy's native code would
+    surface as a failed call instead of a clean stop.
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopRequest()
+    stop.install()
     node: SimNode | None = None
     status = 0
     try:
         node = SimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        executor = make_executor()
+        executor.add_node(node)
+        while stop.signal_name is None:
+            executor.spin_once(timeout_sec=SIGNAL_CHECK_S)
+    except ExternalShutdownException:
         pass
     except Exception as err:  # a failed start: one clear line, not a traceback
         print(f"[liquid_controller] fatal: {type(err).__name__}: {err}", file=sys.stderr)
